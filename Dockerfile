@@ -1,0 +1,19 @@
+# Production image for the web process and the Celery workers (docker-compose.yml).
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+
+COPY . .
+RUN DJANGO_ENV=production DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
+
+RUN useradd --create-home dermascan && mkdir -p /app/var && chown dermascan /app/var
+USER dermascan
+EXPOSE 8000
+CMD ["gunicorn", "dermascan_site.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]

@@ -1,0 +1,1 @@
+"""The clinical domain: clinics, patients, lesions on the body map, images, analyses."""
