@@ -117,8 +117,8 @@ if AWS_STORAGE_BUCKET_NAME:
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
-            "region_name": env.str("AWS_S3_REGION_NAME", default=None),
-            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
             # Patient images are never public: every URL is signed and short-lived.
             "default_acl": "private",
             "querystring_auth": True,
