@@ -1,0 +1,305 @@
+"""Staff work here. Writes go through the services, so the admin is audited like the pages;
+images are shown through a permission-checked view, never through MEDIA_URL."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.forms import ModelForm
+from django.http import FileResponse, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+
+from lesions import services
+from lesions.models import AuditEvent, Clinic, Lesion, LesionImage, Patient, User
+from lesions.services.lesions import LESION_EDITABLE_FIELDS
+from lesions.services.patients import PATIENT_EDITABLE_FIELDS
+from lesions.views.images import stream_image
+
+
+@admin.register(Clinic)
+class ClinicAdmin(admin.ModelAdmin):
+    list_display = ["name", "member_count", "patient_count", "created_at"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Clinic]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                member_count=Count("members", distinct=True),
+                patient_count=Count("patients", distinct=True),
+            )
+        )
+
+    @admin.display(description="members", ordering="member_count")
+    def member_count(self, clinic: Clinic) -> int:
+        return clinic.member_count
+
+    @admin.display(description="patients", ordering="patient_count")
+    def patient_count(self, clinic: Clinic) -> int:
+        return clinic.patient_count
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "first_name", "last_name", "email", "clinic", "is_staff"]
+    list_filter = ["clinic", "is_staff", "is_superuser", "is_active"]
+    list_select_related = ["clinic"]
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        ("Clinic", {"fields": ["clinic"]}),
+    )
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        ("Clinic", {"fields": ["clinic"]}),
+    )
+
+
+class ServiceBackedAdmin(admin.ModelAdmin):
+    """Saves and deletes through the services, so admin edits are validated and audited."""
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for record in queryset:
+            self.delete_model(request, record)
+
+
+class LesionInline(admin.TabularInline):
+    model = Lesion
+    fields = ["label", "body_site", "body_view", "status", "first_noted_on"]
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Patient)
+class PatientAdmin(ServiceBackedAdmin):
+    list_display = [
+        "name",
+        "medical_record_number",
+        "clinic",
+        "date_of_birth",
+        "sex",
+        "fitzpatrick_skin_type",
+        "lesion_count",
+        "updated_at",
+    ]
+    list_filter = ["clinic", "sex", "fitzpatrick_skin_type"]
+    list_select_related = ["clinic"]
+    search_fields = ["name", "medical_record_number"]
+    date_hierarchy = "created_at"
+    inlines = [LesionInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Patient]:
+        return super().get_queryset(request).annotate(lesion_count=Count("lesions"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Patient | None = None) -> list[str]:
+        # A patient's records stay in the clinic that created them.
+        return ["clinic"] if obj else []
+
+    @admin.display(description="lesions", ordering="lesion_count")
+    def lesion_count(self, patient: Patient) -> int:
+        return patient.lesion_count
+
+    def save_model(self, request: HttpRequest, obj: Patient, form: ModelForm, change: bool) -> None:
+        fields = {name: form.cleaned_data[name] for name in PATIENT_EDITABLE_FIELDS}
+        if change:
+            services.update_patient(patient=obj, changed_by=request.user, **fields)
+        else:
+            created = services.create_patient(
+                clinic=form.cleaned_data["clinic"], created_by=request.user, **fields
+            )
+            obj.pk = created.pk
+
+    def delete_model(self, request: HttpRequest, obj: Patient) -> None:
+        services.delete_patient(patient=obj, deleted_by=request.user)
+
+
+def thumbnail_html(image: LesionImage, size: int = 96) -> str:
+    url = reverse("admin:lesions_lesionimage_file", kwargs={"image_pk": image.pk})
+    return format_html(
+        '<img src="{}?size=thumbnail" alt="Image {} of lesion {}" width="{}" loading="lazy" '
+        'style="height:auto;border-radius:4px">',
+        url,
+        image.pk,
+        image.lesion_id,
+        size,
+    )
+
+
+class LesionImageInline(admin.TabularInline):
+    model = LesionImage
+    fields = ["preview", "captured_on", "modality", "width", "height", "uploaded_by"]
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="image")
+    def preview(self, image: LesionImage) -> str:
+        return thumbnail_html(image)
+
+
+@admin.register(Lesion)
+class LesionAdmin(ServiceBackedAdmin):
+    list_display = [
+        "label",
+        "patient",
+        "clinic",
+        "body_site",
+        "body_view",
+        "status",
+        "image_count",
+        "first_noted_on",
+    ]
+    list_filter = ["status", "body_site", "body_view", "patient__clinic"]
+    list_select_related = ["patient__clinic"]
+    search_fields = ["label", "patient__name", "patient__medical_record_number"]
+    autocomplete_fields = ["patient"]
+    inlines = [LesionImageInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Lesion]:
+        return super().get_queryset(request).annotate(image_count=Count("images"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Lesion | None = None) -> list[str]:
+        return ["patient"] if obj else []
+
+    @admin.display(description="clinic", ordering="patient__clinic__name")
+    def clinic(self, lesion: Lesion) -> Clinic:
+        return lesion.patient.clinic
+
+    @admin.display(description="images", ordering="image_count")
+    def image_count(self, lesion: Lesion) -> int:
+        return lesion.image_count
+
+    def save_model(self, request: HttpRequest, obj: Lesion, form: ModelForm, change: bool) -> None:
+        fields = {name: form.cleaned_data[name] for name in LESION_EDITABLE_FIELDS}
+        if change:
+            services.update_lesion(lesion=obj, changed_by=request.user, **fields)
+        else:
+            created = services.create_lesion(
+                patient=form.cleaned_data["patient"], created_by=request.user, **fields
+            )
+            obj.pk = created.pk
+
+    def delete_model(self, request: HttpRequest, obj: Lesion) -> None:
+        services.delete_lesion(lesion=obj, deleted_by=request.user)
+
+
+@admin.register(LesionImage)
+class LesionImageAdmin(ServiceBackedAdmin):
+    """Read-only apart from deletion: uploads go through the clinical pages and the API,
+    where the image is validated and cleaned."""
+
+    list_display = [
+        "preview",
+        "lesion",
+        "patient",
+        "captured_on",
+        "modality",
+        "dimensions",
+        "uploaded_by",
+        "created_at",
+    ]
+    list_display_links = ["preview", "lesion"]
+    list_filter = ["modality", "lesion__patient__clinic", "lesion__body_site"]
+    list_select_related = ["lesion__patient", "uploaded_by"]
+    search_fields = ["lesion__label", "lesion__patient__name", "content_sha256"]
+    date_hierarchy = "captured_on"
+    fields = [
+        "large_preview",
+        "lesion",
+        "captured_on",
+        "modality",
+        "uploaded_by",
+        "width",
+        "height",
+        "content_type",
+        "byte_size",
+        "content_sha256",
+        "created_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        file_view = self.admin_site.admin_view(self.file_view)
+        return [
+            path("<int:image_pk>/file/", file_view, name="lesions_lesionimage_file"),
+            *super().get_urls(),
+        ]
+
+    def file_view(self, request: HttpRequest, image_pk: int) -> FileResponse:
+        image = get_object_or_404(LesionImage, pk=image_pk)
+        if not self.has_view_permission(request, image):
+            raise PermissionDenied
+        thumbnail = request.GET.get("size") == "thumbnail" and bool(image.thumbnail)
+        if not thumbnail:
+            services.record_view(actor=request.user, target=image)
+        return stream_image(image, thumbnail=thumbnail)
+
+    @admin.display(description="image")
+    def preview(self, image: LesionImage) -> str:
+        return thumbnail_html(image, size=72)
+
+    @admin.display(description="image")
+    def large_preview(self, image: LesionImage) -> str:
+        return thumbnail_html(image, size=320)
+
+    @admin.display(description="patient", ordering="lesion__patient__name")
+    def patient(self, image: LesionImage) -> Patient:
+        return image.lesion.patient
+
+    @admin.display(description="pixels")
+    def dimensions(self, image: LesionImage) -> str:
+        return f"{image.width} × {image.height}"
+
+    def delete_model(self, request: HttpRequest, obj: LesionImage) -> None:
+        services.delete_lesion_image(image=obj, deleted_by=request.user)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail is evidence: staff read it, nobody adds, edits or deletes it."""
+
+    list_display = [
+        "occurred_at",
+        "actor",
+        "action",
+        "target_type",
+        "target_repr",
+        "clinic",
+        "changed_fields",
+    ]
+    list_filter = ["action", "target_type", "clinic"]
+    list_select_related = ["actor", "clinic"]
+    search_fields = ["target_repr", "actor__username", "=patient_id", "=target_id"]
+    date_hierarchy = "occurred_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,0 +1,107 @@
+"""Forms check what a person typed; the services check everything again before writing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
+
+from lesions.models import Lesion, LesionImage, Modality, Patient
+from lesions.models.validators import validate_not_in_future
+from lesions.services.lesions import LESION_EDITABLE_FIELDS
+from lesions.services.patients import PATIENT_EDITABLE_FIELDS
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+    def get_context(self, name: str, value: Any, attrs: dict | None) -> dict[str, Any]:
+        # The browser's date picker then offers no future dates; the server still checks.
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"].setdefault("max", timezone.localdate().isoformat())
+        return context
+
+
+class UnitIntervalInput(forms.NumberInput):
+    def __init__(self) -> None:
+        super().__init__(attrs={"min": "0", "max": "1", "step": "any"})
+
+
+class PatientForm(forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = PATIENT_EDITABLE_FIELDS
+        widgets = {
+            "date_of_birth": DateInput(),
+            "notes": forms.Textarea(attrs={"rows": 4}),
+        }
+
+
+class LesionForm(forms.ModelForm):
+    """Edits every lesion field, including where it sits on the body map."""
+
+    class Meta:
+        model = Lesion
+        fields = LESION_EDITABLE_FIELDS
+        widgets = {
+            "first_noted_on": DateInput(),
+            "map_x": UnitIntervalInput(),
+            "map_y": UnitIntervalInput(),
+        }
+
+
+class NewLesionForm(LesionForm):
+    """What a click on the body map fills in: view, x, y and a guess of the body site."""
+
+    class Meta(LesionForm.Meta):
+        fields = tuple(name for name in LESION_EDITABLE_FIELDS if name != "status")
+
+
+class ImageUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Image (JPEG or PNG, at most 20 MB)",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
+    )
+    captured_on = forms.DateField(
+        label="Captured on",
+        initial=timezone.localdate,
+        widget=DateInput(),
+        validators=[validate_not_in_future],
+    )
+    modality = forms.ChoiceField(choices=Modality.choices, initial=Modality.DERMOSCOPIC)
+
+
+class CompareForm(forms.Form):
+    """Which two images of the lesion to show side by side (ids from the lesion's timeline)."""
+
+    before = forms.TypedChoiceField(coerce=int, label="Earlier image")
+    after = forms.TypedChoiceField(coerce=int, label="Later image")
+
+    def __init__(self, *args: Any, images: Iterable[LesionImage] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [
+            (image.pk, f"{image.captured_on:%d %b %Y} · {image.get_modality_display()}")
+            for image in images
+        ]
+        self.fields["before"].choices = choices
+        self.fields["after"].choices = choices
+
+
+def add_service_errors(
+    form: forms.BaseForm, error: ValidationError, *, default_field: str | None = None
+) -> None:
+    """Show a service's ValidationError on the form, each message beside its field if shown."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(default_field, error)
+        return
+    for field, messages in error.message_dict.items():
+        target = field if field in form.fields else default_field
+        if field == NON_FIELD_ERRORS:
+            target = default_field
+        form.add_error(target, messages)

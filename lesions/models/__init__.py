@@ -1,0 +1,25 @@
+"""One module per entity (ImageMarkup/isic style); import models from here."""
+
+from .audit import AuditAction, AuditEvent, AuditTarget
+from .clinic import Clinic
+from .lesion import BodySite, BodyView, Lesion, LesionStatus
+from .lesion_image import LesionImage, Modality
+from .patient import FitzpatrickSkinType, Patient, Sex
+from .user import User
+
+__all__ = [
+    "AuditAction",
+    "AuditEvent",
+    "AuditTarget",
+    "BodySite",
+    "BodyView",
+    "Clinic",
+    "FitzpatrickSkinType",
+    "Lesion",
+    "LesionImage",
+    "LesionStatus",
+    "Modality",
+    "Patient",
+    "Sex",
+    "User",
+]

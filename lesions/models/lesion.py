@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from .patient import Patient
+from .validators import validate_not_in_future
+
+if TYPE_CHECKING:
+    from .user import User
+
+
+class BodySite(models.TextChoices):
+    """The HAM10000 ``localization`` vocabulary, stored verbatim so training data lines up."""
+
+    SCALP = "scalp", "Scalp"
+    FACE = "face", "Face"
+    EAR = "ear", "Ear"
+    NECK = "neck", "Neck"
+    CHEST = "chest", "Chest"
+    ABDOMEN = "abdomen", "Abdomen"
+    BACK = "back", "Back"
+    TRUNK = "trunk", "Trunk"
+    UPPER_EXTREMITY = "upper extremity", "Upper extremity"
+    LOWER_EXTREMITY = "lower extremity", "Lower extremity"
+    HAND = "hand", "Hand"
+    FOOT = "foot", "Foot"
+    ACRAL = "acral", "Acral"
+    GENITAL = "genital", "Genital"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class BodyView(models.TextChoices):
+    FRONT = "front", "Front"
+    BACK = "back", "Back"
+
+
+class LesionStatus(models.TextChoices):
+    MONITORING = "monitoring", "Monitoring"
+    EXCISED = "excised", "Excised"
+    ARCHIVED = "archived", "Archived"
+
+
+unit_interval = [MinValueValidator(0.0), MaxValueValidator(1.0)]
+
+
+class LesionQuerySet(models.QuerySet["Lesion"]):
+    def visible_to(self, user: User) -> LesionQuerySet:
+        if not getattr(user, "is_authenticated", False) or user.clinic_id is None:
+            return self.none()
+        return self.filter(patient__clinic_id=user.clinic_id)
+
+
+class Lesion(models.Model):
+    """One skin lesion of a patient, placed on the front or back body map."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="lesions")
+    label = models.CharField(max_length=100, help_text="A short name, e.g. “left shoulder mole”.")
+    body_site = models.CharField(max_length=32, choices=BodySite.choices)
+    body_view = models.CharField("body map view", max_length=8, choices=BodyView.choices)
+    # Position on the body-map figure of that view: (0, 0) top left, (1, 1) bottom right.
+    map_x = models.FloatField("x on the body map", validators=unit_interval)
+    map_y = models.FloatField("y on the body map", validators=unit_interval)
+    status = models.CharField(
+        max_length=16, choices=LesionStatus.choices, default=LesionStatus.MONITORING
+    )
+    first_noted_on = models.DateField(
+        "first noted on", default=timezone.localdate, validators=[validate_not_in_future]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LesionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["patient", "first_noted_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(map_x__gte=0) & Q(map_x__lte=1) & Q(map_y__gte=0) & Q(map_y__lte=1),
+                name="lesion_map_position_in_unit_square",
+                violation_error_message="Body-map coordinates must lie between 0 and 1.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def get_absolute_url(self) -> str:
+        return reverse("lesions:lesion-detail", kwargs={"lesion_pk": self.pk})

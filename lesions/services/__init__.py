@@ -1,0 +1,19 @@
+"""Writes to the clinical records. Views, the API, the admin and commands call these only."""
+
+from .audit import record_event, record_view
+from .images import add_lesion_image, delete_lesion_image
+from .lesions import create_lesion, delete_lesion, update_lesion
+from .patients import create_patient, delete_patient, update_patient
+
+__all__ = [
+    "add_lesion_image",
+    "create_lesion",
+    "create_patient",
+    "delete_lesion",
+    "delete_lesion_image",
+    "delete_patient",
+    "record_event",
+    "record_view",
+    "update_lesion",
+    "update_patient",
+]

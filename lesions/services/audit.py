@@ -1,0 +1,54 @@
+"""Writes the audit trail. Every service that creates, changes or deletes a clinical record
+calls ``record_event`` inside its own transaction, so the event and the change commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from lesions.models import AuditAction, AuditEvent, AuditTarget, Lesion, LesionImage, Patient, User
+
+AuditedRecord = Patient | Lesion | LesionImage
+
+
+def record_event(
+    *,
+    actor: User | None,
+    action: AuditAction,
+    target: AuditedRecord,
+    changed_fields: Iterable[str] = (),
+) -> AuditEvent:
+    patient = _patient_of(target)
+    return AuditEvent.objects.create(
+        actor=actor,
+        action=action,
+        target_type=_target_type(target),
+        target_id=target.pk,
+        target_repr=str(target)[:300],
+        clinic_id=patient.clinic_id,
+        patient_id=patient.pk,
+        changed_fields=sorted(changed_fields),
+    )
+
+
+def record_view(*, actor: User, target: AuditedRecord) -> AuditEvent:
+    """Called by the detail views: reading health data is audited like changing it."""
+    return record_event(actor=actor, action=AuditAction.VIEWED, target=target)
+
+
+def _target_type(target: AuditedRecord) -> AuditTarget:
+    if isinstance(target, Patient):
+        return AuditTarget.PATIENT
+    if isinstance(target, Lesion):
+        return AuditTarget.LESION
+    if isinstance(target, LesionImage):
+        return AuditTarget.IMAGE
+    raise TypeError(f"{type(target).__name__} is not an audited record")
+
+
+def _patient_of(target: AuditedRecord) -> Patient:
+    if isinstance(target, Patient):
+        return target
+    if isinstance(target, Lesion):
+        return target.patient
+    return target.lesion.patient

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import datetime
+from typing import IO
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+
+from lesions import imaging
+from lesions.models import AuditAction, Lesion, LesionImage, User
+
+from .audit import record_event
+
+DUPLICATE_IMAGE_MESSAGE = "This exact image was already uploaded for this lesion."
+
+
+def add_lesion_image(
+    *,
+    lesion: Lesion,
+    uploaded_file: IO[bytes],
+    captured_on: datetime.date,
+    modality: str,
+    uploaded_by: User,
+) -> LesionImage:
+    """The single entry point for new images (web form and API).
+
+    Raises ValidationError, with a message meant for the user, on any bad input; in that
+    case nothing is stored. The stored file is the cleaned image (see ``lesions.imaging``)
+    under a random name. Files are written before the rows; should a caller's enclosing
+    transaction roll back later, the two files stay behind unreferenced (never the reverse).
+    """
+    clean = imaging.clean_image(imaging.read_upload(uploaded_file))
+    image = LesionImage(
+        lesion=lesion,
+        captured_on=captured_on,
+        modality=modality,
+        uploaded_by=uploaded_by,
+        width=clean.width,
+        height=clean.height,
+        content_type=clean.content_type,
+        byte_size=len(clean.content),
+        content_sha256=clean.upload_sha256,
+    )
+    # Everything but the files is checked before anything reaches storage, so a
+    # refused upload (duplicate, future date...) leaves no file behind.
+    image.full_clean(exclude=["file", "thumbnail"])
+    image.file.save(f"upload.{clean.extension}", ContentFile(clean.content), save=False)
+    image.thumbnail.save("thumbnail.jpg", ContentFile(clean.thumbnail), save=False)
+    try:
+        # The rows that describe the image commit together (and with them, later, the
+        # image's queued analysis).
+        with transaction.atomic():
+            image.save()
+            record_event(actor=uploaded_by, action=AuditAction.CREATED, target=image)
+    except IntegrityError as exc:
+        _delete_files(image)
+        duplicate = LesionImage.objects.filter(
+            lesion=lesion, content_sha256=clean.upload_sha256
+        ).exists()
+        if duplicate:  # a concurrent upload of the same bytes got past full_clean() first
+            raise ValidationError(DUPLICATE_IMAGE_MESSAGE, code="duplicate_image") from exc
+        raise
+    except BaseException:
+        _delete_files(image)
+        raise
+    return image
+
+
+def delete_lesion_image(*, image: LesionImage, deleted_by: User | None) -> None:
+    """Delete the row now and the stored files once the deletion has committed."""
+    with transaction.atomic():
+        record_event(actor=deleted_by, action=AuditAction.DELETED, target=image)
+        image.delete()
+        transaction.on_commit(lambda: _delete_files(image))
+
+
+def _delete_files(image: LesionImage) -> None:
+    for stored in (image.file, image.thumbnail):
+        if stored.name:
+            stored.storage.delete(stored.name)

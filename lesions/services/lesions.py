@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from lesions.models import AuditAction, Lesion, LesionStatus, Patient, User
+
+from ._changes import apply_changes
+from .audit import record_event
+from .images import delete_lesion_image
+
+LESION_EDITABLE_FIELDS = (
+    "label",
+    "body_site",
+    "body_view",
+    "map_x",
+    "map_y",
+    "status",
+    "first_noted_on",
+)
+
+
+def create_lesion(
+    *,
+    patient: Patient,
+    created_by: User | None,
+    label: str,
+    body_site: str,
+    body_view: str,
+    map_x: float,
+    map_y: float,
+    status: str = LesionStatus.MONITORING,
+    first_noted_on: datetime.date | None = None,
+) -> Lesion:
+    lesion = Lesion(
+        patient=patient,
+        label=label.strip(),
+        body_site=body_site,
+        body_view=body_view,
+        map_x=map_x,
+        map_y=map_y,
+        status=status,
+        first_noted_on=first_noted_on or timezone.localdate(),
+    )
+    with transaction.atomic():
+        lesion.full_clean()
+        lesion.save()
+        record_event(actor=created_by, action=AuditAction.CREATED, target=lesion)
+    return lesion
+
+
+def update_lesion(*, lesion: Lesion, changed_by: User | None, **changes: Any) -> Lesion:
+    """Change the given fields (see LESION_EDITABLE_FIELDS); a lesion never changes patient."""
+    with transaction.atomic():
+        changed = apply_changes(lesion, changes, editable=LESION_EDITABLE_FIELDS)
+        lesion.full_clean()
+        if changed:
+            lesion.save()
+            record_event(
+                actor=changed_by, action=AuditAction.CHANGED, target=lesion, changed_fields=changed
+            )
+    return lesion
+
+
+def delete_lesion(*, lesion: Lesion, deleted_by: User | None) -> None:
+    with transaction.atomic():
+        for image in lesion.images.all():
+            delete_lesion_image(image=image, deleted_by=deleted_by)
+        record_event(actor=deleted_by, action=AuditAction.DELETED, target=lesion)
+        lesion.delete()

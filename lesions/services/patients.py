@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import transaction
+
+from lesions.models import AuditAction, Clinic, Patient, Sex, User
+
+from ._changes import apply_changes
+from .audit import record_event
+from .lesions import delete_lesion
+
+PATIENT_EDITABLE_FIELDS = (
+    "medical_record_number",
+    "name",
+    "date_of_birth",
+    "sex",
+    "fitzpatrick_skin_type",
+    "notes",
+)
+
+
+def create_patient(
+    *,
+    clinic: Clinic,
+    created_by: User | None,
+    medical_record_number: str,
+    name: str,
+    date_of_birth: datetime.date,
+    sex: str = Sex.UNKNOWN,
+    fitzpatrick_skin_type: int | None = None,
+    notes: str = "",
+) -> Patient:
+    patient = Patient(
+        clinic=clinic,
+        medical_record_number=medical_record_number.strip(),
+        name=name.strip(),
+        date_of_birth=date_of_birth,
+        sex=sex,
+        fitzpatrick_skin_type=fitzpatrick_skin_type,
+        notes=notes,
+    )
+    with transaction.atomic():
+        patient.full_clean()
+        patient.save()
+        record_event(actor=created_by, action=AuditAction.CREATED, target=patient)
+    return patient
+
+
+def update_patient(*, patient: Patient, changed_by: User | None, **changes: Any) -> Patient:
+    """Change the given fields (see PATIENT_EDITABLE_FIELDS); the clinic never changes here."""
+    with transaction.atomic():
+        changed = apply_changes(patient, changes, editable=PATIENT_EDITABLE_FIELDS)
+        patient.full_clean()
+        if changed:
+            patient.save()
+            record_event(
+                actor=changed_by, action=AuditAction.CHANGED, target=patient, changed_fields=changed
+            )
+    return patient
+
+
+def delete_patient(*, patient: Patient, deleted_by: User | None) -> None:
+    """Delete the patient with all lesions and images; every deletion is audited."""
+    with transaction.atomic():
+        for lesion in patient.lesions.all():
+            delete_lesion(lesion=lesion, deleted_by=deleted_by)
+        record_event(actor=deleted_by, action=AuditAction.DELETED, target=patient)
+        patient.delete()

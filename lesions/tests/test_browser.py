@@ -1,0 +1,120 @@
+"""One end-to-end run in headless Chromium: log in, create a patient, click the body map
+to add a lesion, upload a real dermoscopic image, and see it on the lesion's timeline."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from lesions.models import Lesion, LesionImage
+from lesions.tests.factories import TEST_PASSWORD, ClinicianFactory
+from lesions.tests.images import sample_path
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls below are
+# ordinary blocking calls, which Django would otherwise refuse inside a running loop.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
+]
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(15_000)
+        script_errors: list[str] = []
+        page.on("pageerror", lambda error: script_errors.append(str(error)))
+        yield page
+        browser.close()
+        # Connections opened while Playwright's loop runs belong to that context; close
+        # them here, or the test database cannot be dropped at the end of the session.
+        connections.close_all()
+        assert not script_errors, f"JavaScript errors: {script_errors}"
+
+
+def test_clinician_places_a_lesion_on_the_body_map_and_uploads_an_image(
+    live_server, transactional_db, page
+):
+    from playwright.sync_api import expect
+
+    clinician = ClinicianFactory()
+
+    # Log in (the home page sends an anonymous visitor to the login page).
+    page.goto(live_server.url + "/")
+    page.get_by_label("Username").fill(clinician.username)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
+    expect(page.get_by_text("Not a diagnostic device.", exact=True)).to_be_visible()
+
+    # Create a patient.
+    page.get_by_role("link", name="New patient").click()
+    page.get_by_label("Medical record number").fill("E2E-001")
+    page.get_by_label("Name").fill("Browser Patient")
+    page.get_by_label("Date of birth").fill("1984-03-09")
+    page.get_by_label("Sex").select_option("female")
+    page.get_by_role("button", name="Create patient").click()
+    expect(page.get_by_role("heading", name="Browser Patient")).to_be_visible()
+
+    # Click the chest on the front figure: the form gets view, position and body site.
+    chest = page.locator('.body-map__view[data-view="front"] .body-map__part[data-site="chest"]')
+    chest.click()
+    expect(page.locator("#id_body_view")).to_have_value("front")
+    expect(page.locator("#id_body_site")).to_have_value("chest")
+    map_x = float(page.locator("#id_map_x").input_value())
+    map_y = float(page.locator("#id_map_y").input_value())
+    assert 0.35 < map_x < 0.65 and 0.15 < map_y < 0.4, (map_x, map_y)
+    expect(page.locator(".body-map__marker--pending")).to_have_count(1)
+    expect(page.locator("#id_label")).to_be_focused()
+    page.locator("#id_label").fill("Chest mole")
+    page.get_by_role("button", name="Add lesion").click()
+
+    # The lesion page: upload a real dermoscopic image.
+    expect(page.get_by_role("heading", name="Chest mole")).to_be_visible()
+    lesion = Lesion.objects.get()
+    assert (lesion.body_view, lesion.body_site) == ("front", "chest")
+    assert abs(lesion.map_x - map_x) < 1e-3 and abs(lesion.map_y - map_y) < 1e-3
+    page.get_by_label("Image (JPEG or PNG, at most 20 MB)").set_input_files(sample_path("mel"))
+    page.get_by_role("button", name="Upload").click()
+
+    # The image is on the timeline and its bytes really arrived through the protected view.
+    expect(page.get_by_text("Image added to the lesion's timeline.")).to_be_visible()
+    thumbnail = page.locator(".timeline__item img")
+    expect(thumbnail).to_have_count(1)
+    thumbnail.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.timeline__item img');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
+    assert page.evaluate("document.querySelector('.timeline__item img').naturalWidth") == 256
+    image = LesionImage.objects.get()
+    assert (image.lesion, image.width, image.height) == (lesion, 256, 256)
+
+    # Back on the patient page the lesion is a marker that links to it.
+    page.get_by_role("link", name="Browser Patient").click()
+    marker = page.locator(f'a.body-map__marker[href="{lesion.get_absolute_url()}"]')
+    expect(marker).to_have_count(1)
+    marker.click()
+    expect(page.get_by_role("heading", name="Chest mole")).to_be_visible()

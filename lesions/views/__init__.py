@@ -1,0 +1,1 @@
+"""Server-rendered pages. Thin: forms validate input, services write, selectors read."""

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from lesions import selectors, services
+from lesions.forms import ImageUploadForm, add_service_errors
+from lesions.models import LesionImage
+
+from .access import clinician_required
+from .lesions import render_lesion_page
+
+
+@clinician_required
+@require_http_methods(["POST"])
+def image_upload(request: HttpRequest, lesion_pk: int) -> HttpResponse:
+    lesion = selectors.get_lesion_for(request.user, lesion_pk)
+    form = ImageUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.add_lesion_image(
+                lesion=lesion,
+                uploaded_file=form.cleaned_data["file"],
+                captured_on=form.cleaned_data["captured_on"],
+                modality=form.cleaned_data["modality"],
+                uploaded_by=request.user,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error, default_field="file")
+        else:
+            messages.success(request, "Image added to the lesion's timeline.")
+            return redirect(lesion)
+    return render_lesion_page(request, lesion, form, status=400)
+
+
+@clinician_required
+@require_http_methods(["GET"])
+def image_file(request: HttpRequest, image_pk: int) -> FileResponse:
+    """The image bytes, for signed-in clinicians of the image's clinic only.
+
+    Media is never linked directly (MEDIA_URL would serve it to anyone with the link);
+    ``?size=thumbnail`` gives the small copy the timeline shows, which is not audited.
+    """
+    image = selectors.get_image_for(request.user, image_pk)
+    wants_thumbnail = request.GET.get("size") == "thumbnail" and bool(image.thumbnail)
+    if not wants_thumbnail:
+        services.record_view(actor=request.user, target=image)
+    return stream_image(image, thumbnail=wants_thumbnail)
+
+
+@clinician_required
+@require_http_methods(["GET", "POST"])
+def image_delete(request: HttpRequest, image_pk: int) -> HttpResponse:
+    image = selectors.get_image_for(request.user, image_pk)
+    lesion = image.lesion
+    if request.method == "POST":
+        services.delete_lesion_image(image=image, deleted_by=request.user)
+        messages.success(request, "Image deleted.")
+        return redirect(lesion)
+    return render(
+        request,
+        "lesions/confirm_delete.html",
+        {
+            "object": image,
+            "kind": "image",
+            "image": image,
+            "consequence": "The image file is removed from storage.",
+            "cancel_url": lesion.get_absolute_url(),
+        },
+    )
+
+
+def stream_image(image: LesionImage, *, thumbnail: bool = False) -> FileResponse:
+    """Stream a stored image from the storage backend (local folder or S3) — also used by
+    the admin, which checks its own permissions first."""
+    stored = image.thumbnail if thumbnail else image.file
+    try:
+        handle = stored.storage.open(stored.name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404("The image file is missing from storage.") from exc
+    extension = "jpg" if thumbnail else stored.name.rsplit(".", 1)[-1]
+    response = FileResponse(
+        handle,
+        content_type="image/jpeg" if thumbnail else image.content_type,
+        filename=f"lesion-image-{image.pk}{'-thumbnail' if thumbnail else ''}.{extension}",
+    )
+    # Health data: the browser may keep it for the session's user, no shared cache may.
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
