@@ -162,11 +162,70 @@ else:
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+    # kombu expects the folders to exist; web, worker and beat may each start first.
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# The analysis pipeline (lesions.tasks). A task is acknowledged only after it finished, and
+# a worker that dies mid-task gives its message back, so no analysis is lost with a worker;
+# the task itself is idempotent (a claim in the database), so a redelivered one does no harm.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # one task at a time per process: no hoarding
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True  # redelivered anyway
+CELERY_TASK_ROUTES = {"lesions.tasks.run_analysis": {"queue": "inference"}}
+# The model is loaded in worker_process_init, which may take longer than Celery's 4 s default.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120
+# A failed publish (broker down) gives up quickly: the upload must not hang; the sweeper
+# re-sends the analysis once the broker is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+if REDIS_URL:
+    # Redis re-delivers a message that was taken but never acknowledged (a worker killed
+    # with SIGKILL) after this many seconds. It must exceed the longest task.
+    # Workers look for such messages every interval x throttle seconds (kombu's defaults).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+        "socket_connect_timeout": 2,
+    }
+
+# Hard limit: the worker process running the task is killed. Soft limit: the task is told
+# first and fails the analysis with a reason.
+DERMASCAN_ANALYSIS_TIME_LIMIT = env.int("DERMASCAN_ANALYSIS_TIME_LIMIT", default=120)
+DERMASCAN_ANALYSIS_SOFT_TIME_LIMIT = env.int(
+    "DERMASCAN_ANALYSIS_SOFT_TIME_LIMIT", default=max(1, DERMASCAN_ANALYSIS_TIME_LIMIT - 15)
+)
+# The sweeper re-sends analyses left queued longer than this (seconds: e.g. the broker was
+# down when they were sent), and those left running past the hard time limit plus a margin
+# (their worker died), so a task that is still allowed to run is never sent twice.
+DERMASCAN_ANALYSIS_QUEUED_TIMEOUT = env.int("DERMASCAN_ANALYSIS_QUEUED_TIMEOUT", default=300)
+DERMASCAN_ANALYSIS_RUNNING_TIMEOUT = DERMASCAN_ANALYSIS_TIME_LIMIT + 10
+DERMASCAN_ANALYSIS_MAX_ATTEMPTS = env.int("DERMASCAN_ANALYSIS_MAX_ATTEMPTS", default=5)
+DERMASCAN_SWEEP_INTERVAL = env.float("DERMASCAN_SWEEP_INTERVAL", default=60.0)
+# "auto": ONNX Runtime on CPU when the artifact carries an export, PyTorch otherwise/on CUDA.
+DERMASCAN_INFERENCE_BACKEND = env.str("DERMASCAN_INFERENCE_BACKEND", default="auto")
+# CPU threads per worker process (0: the runtime's default, i.e. every core). With several
+# worker processes on one machine, cores / processes avoids oversubscription.
+DERMASCAN_INFERENCE_THREADS = env.int("DERMASCAN_INFERENCE_THREADS", default=0)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-analyses": {
+        "task": "lesions.tasks.sweep_stale_analyses",
+        "schedule": DERMASCAN_SWEEP_INTERVAL,
+        # A sweep that could not run in time is superseded by the next one.
+        "options": {"expires": DERMASCAN_SWEEP_INTERVAL},
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -3,18 +3,18 @@ images are shown through a permission-checked view, never through MEDIA_URL."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.forms import ModelForm
-from django.http import FileResponse, HttpRequest
-from django.shortcuts import get_object_or_404
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from lesions import services
-from lesions.models import AuditEvent, Clinic, Lesion, LesionImage, Patient, User
+from lesions import selectors, services
+from lesions.models import Analysis, AuditEvent, Clinic, Lesion, LesionImage, Patient, User
 from lesions.services.lesions import LESION_EDITABLE_FIELDS
 from lesions.services.patients import PATIENT_EDITABLE_FIELDS
 from lesions.views.images import stream_image
@@ -200,8 +200,53 @@ class LesionAdmin(ServiceBackedAdmin):
         services.delete_lesion(lesion=obj, deleted_by=request.user)
 
 
+class AnalysisInline(admin.TabularInline):
+    """An image's analyses, newest first: results are kept, never overwritten."""
+
+    model = Analysis
+    fk_name = "image"
+    fields = [
+        "status",
+        "top_class_display",
+        "confidence",
+        "risk_level",
+        "uncertain",
+        "model_label",
+        "created_at",
+        "finished_at",
+        "failure_reason",
+    ]
+    readonly_fields = fields
+    ordering = ["-created_at", "-pk"]
+    show_change_link = True
+    extra = 0
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="model")
+    def model_label(self, analysis: Analysis) -> str:
+        return model_label(analysis)
+
+
+def model_label(analysis: Analysis) -> str:
+    if analysis.model_version_id:
+        return str(analysis.model_version)
+    return f"{analysis.model_id} (default)" if analysis.model_id else "—"
+
+
+class ReanalyseMixin:
+    """Re-analysis is a write: staff need the permission to add analyses."""
+
+    def has_reanalyse_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("lesions.add_analysis")
+
+
 @admin.register(LesionImage)
-class LesionImageAdmin(ServiceBackedAdmin):
+class LesionImageAdmin(ReanalyseMixin, ServiceBackedAdmin):
     """Read-only apart from deletion: uploads go through the clinical pages and the API,
     where the image is validated and cleaned."""
 
@@ -234,12 +279,19 @@ class LesionImageAdmin(ServiceBackedAdmin):
         "created_at",
     ]
     readonly_fields = fields
+    inlines = [AnalysisInline]
+    actions = ["reanalyse_selected_images"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    @admin.action(description="Re-analyse the selected images", permissions=["reanalyse"])
+    def reanalyse_selected_images(self, request: HttpRequest, queryset: QuerySet) -> None:
+        analyses = services.reanalyse_images(images=queryset, requested_by=request.user)
+        self.message_user(request, f"{len(analyses)} image(s) queued for analysis.")
 
     def get_urls(self) -> list[URLPattern]:
         file_view = self.admin_site.admin_view(self.file_view)
@@ -275,6 +327,164 @@ class LesionImageAdmin(ServiceBackedAdmin):
 
     def delete_model(self, request: HttpRequest, obj: LesionImage) -> None:
         services.delete_lesion_image(image=obj, deleted_by=request.user)
+
+
+class ModelAgeFilter(admin.SimpleListFilter):
+    title = "model"
+    parameter_name = "model"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("current", "The model served now"), ("older", "An older model")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() not in ("current", "older"):
+            return queryset
+        current = selectors.served_model_sha256()
+        done = queryset.filter(status="done")
+        if self.value() == "current":
+            return done.filter(model_sha256=current)
+        return done.exclude(model_sha256=current)
+
+
+@admin.register(Analysis)
+class AnalysisAdmin(ReanalyseMixin, admin.ModelAdmin):
+    """Staff review analyses here. Read-only: a result is never edited, only superseded
+    by a new analysis (the actions below, or the lesion page's re-analyse button)."""
+
+    list_display = [
+        "pk",
+        "preview",
+        "status",
+        "top_class_display",
+        "confidence",
+        "risk_level",
+        "uncertain",
+        "model",
+        "attempts",
+        "created_at",
+        "inference_ms",
+    ]
+    list_display_links = ["pk", "preview"]
+    list_filter = ["status", "risk_level", "uncertain", ModelAgeFilter, "model_version"]
+    list_select_related = ["image__lesion", "model_version"]
+    search_fields = ["=image__pk", "image__lesion__label", "top_class", "failure_reason"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "image",
+        "status",
+        "failure_reason",
+        "requested_by",
+        "attempts",
+        "task_id",
+        "created_at",
+        "enqueued_at",
+        "started_at",
+        "finished_at",
+        "inference_ms",
+        "model_version",
+        "model_id",
+        "model_sha256",
+        "top_class",
+        "top_class_display",
+        "confidence",
+        "uncertain",
+        "uncertainty_message",
+        "entropy",
+        "risk_level",
+        "recommended_action",
+        "malignant_probability",
+        "probabilities",
+        "tta_views",
+        "tta_spread",
+        "heatmap_preview",
+    ]
+    fields = readonly_fields
+    actions = ["reanalyse_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    # Deletion stays allowed for staff with the permission: deleting an image in the
+    # admin deletes its analyses with it. There is no bulk delete of results, though.
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.display(description="image")
+    def preview(self, analysis: Analysis) -> str:
+        return thumbnail_html(analysis.image, size=48)
+
+    @admin.display(description="model")
+    def model(self, analysis: Analysis) -> str:
+        return model_label(analysis)
+
+    @admin.display(description="heatmap")
+    def heatmap_preview(self, analysis: Analysis) -> str:
+        if not analysis.heatmap:
+            return "—"
+        url = reverse("admin:lesions_analysis_heatmap", kwargs={"analysis_pk": analysis.pk})
+        return format_html('<img src="{}" alt="Heatmap" width="320">', url)
+
+    @admin.action(
+        description="Re-analyse the images of the selected analyses", permissions=["reanalyse"]
+    )
+    def reanalyse_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        images = LesionImage.objects.filter(pk__in=queryset.values("image_id"))
+        analyses = services.reanalyse_images(images=images, requested_by=request.user)
+        self.message_user(request, f"{len(analyses)} image(s) queued for analysis.")
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "reanalyse-outdated/",
+                self.admin_site.admin_view(self.reanalyse_outdated_view),
+                name="lesions_analysis_reanalyse_outdated",
+            ),
+            path(
+                "<int:analysis_pk>/heatmap/",
+                self.admin_site.admin_view(self.heatmap_view),
+                name="lesions_analysis_heatmap",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        extra_context = {
+            **(extra_context or {}),
+            "outdated_count": selectors.images_analysed_by_older_models().count(),
+            "can_reanalyse": self.has_reanalyse_permission(request),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def reanalyse_outdated_view(self, request: HttpRequest) -> HttpResponse:
+        """One click: every image whose newest result came from an older model version."""
+        if not self.has_reanalyse_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return redirect("admin:lesions_analysis_changelist")
+        analyses = services.reanalyse_outdated_images(requested_by=request.user)
+        self.message_user(
+            request,
+            f"{len(analyses)} image(s) analysed by an older model queued for analysis.",
+            messages.SUCCESS,
+        )
+        return redirect("admin:lesions_analysis_changelist")
+
+    def heatmap_view(self, request: HttpRequest, analysis_pk: int) -> FileResponse:
+        analysis = get_object_or_404(Analysis, pk=analysis_pk)
+        if not self.has_view_permission(request, analysis):
+            raise PermissionDenied
+        if not analysis.heatmap:
+            raise Http404("This analysis has no heatmap.")
+        try:
+            handle = analysis.heatmap.storage.open(analysis.heatmap.name, "rb")
+        except FileNotFoundError as exc:
+            raise Http404("The heatmap file is missing from storage.") from exc
+        return FileResponse(handle, content_type="image/jpeg")
 
 
 @admin.register(AuditEvent)

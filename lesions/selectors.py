@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Max, QuerySet
 from django.shortcuts import get_object_or_404
 
-from lesions.models import Lesion, LesionImage, Patient, User
+from lesions.models import Analysis, Lesion, LesionImage, Patient, User
 
 
 def patients_for(user: User, *, query: str = "") -> QuerySet[Patient]:
@@ -66,3 +66,60 @@ def lesion_timeline(lesion: Lesion) -> list[TimelineEntry]:
             )
         )
     return entries
+
+
+# --- analyses ---------------------------------------------------------------------------
+
+
+def get_analysis_for(user: User, analysis_pk: int) -> Analysis:
+    return get_object_or_404(
+        Analysis.objects.visible_to(user).select_related("image__lesion", "model_version"),
+        pk=analysis_pk,
+    )
+
+
+@dataclass(frozen=True)
+class ImageAnalysis:
+    image: LesionImage
+    analysis: Analysis | None  # the image's newest analysis; None if it was never analysed
+
+
+def image_analyses(lesion: Lesion) -> list[ImageAnalysis]:
+    """Each image of the lesion, newest capture first, with the analysis the page shows."""
+    newest = {
+        analysis.image_id: analysis
+        for analysis in Analysis.objects.filter(image__lesion=lesion)
+        .latest_per_image()
+        .select_related("model_version")
+    }
+    images = lesion.images.order_by("-captured_on", "-created_at", "-pk")
+    return [ImageAnalysis(image=image, analysis=newest.get(image.pk)) for image in images]
+
+
+def served_model_sha256() -> str | None:
+    """Weights hash of the model the workers serve now (None if it cannot be read)."""
+    from classifier.artifact import read_card
+    from classifier.errors import ArtifactError
+    from classifier.registry import served_model
+
+    served = served_model()
+    if served.version is not None:
+        return served.version.sha256
+    try:
+        return read_card(served.directory).weights_sha256
+    except ArtifactError:
+        return None
+
+
+def images_analysed_by_older_models() -> QuerySet[LesionImage]:
+    """Images whose newest analysis is a result of another model than the one served now."""
+    current = served_model_sha256()
+    if current is None:
+        return LesionImage.objects.none()
+    outdated = (
+        Analysis.objects.latest_per_image()
+        .filter(status="done")
+        .exclude(model_sha256=current)
+        .values("image_id")
+    )
+    return LesionImage.objects.filter(pk__in=outdated)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lesions.views import images, lesions, patients
+from lesions.views import analyses, images, lesions, patients
 
 app_name = "lesions"
 
@@ -21,4 +21,8 @@ urlpatterns = [
     path("lesions/<int:lesion_pk>/images/", images.image_upload, name="image-upload"),
     path("images/<int:image_pk>/file/", images.image_file, name="image-file"),
     path("images/<int:image_pk>/delete/", images.image_delete, name="image-delete"),
+    path("images/<int:image_pk>/analyse/", analyses.image_reanalyse, name="image-reanalyse"),
+    path("lesions/<int:lesion_pk>/analyses/", analyses.lesion_analyses, name="lesion-analyses"),
+    path("analyses/<int:analysis_pk>/", analyses.analysis_card, name="analysis-card"),
+    path("analyses/<int:analysis_pk>/heatmap/", analyses.analysis_heatmap, name="analysis-heatmap"),
 ]

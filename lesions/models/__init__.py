@@ -1,5 +1,6 @@
 """One module per entity (ImageMarkup/isic style); import models from here."""
 
+from .analysis import PENDING_STATUSES, Analysis, AnalysisStatus
 from .audit import AuditAction, AuditEvent, AuditTarget
 from .clinic import Clinic
 from .lesion import BodySite, BodyView, Lesion, LesionStatus
@@ -8,6 +9,9 @@ from .patient import FitzpatrickSkinType, Patient, Sex
 from .user import User
 
 __all__ = [
+    "PENDING_STATUSES",
+    "Analysis",
+    "AnalysisStatus",
     "AuditAction",
     "AuditEvent",
     "AuditTarget",

@@ -1,5 +1,6 @@
 """Writes to the clinical records. Views, the API, the admin and commands call these only."""
 
+from .analyses import reanalyse_images, reanalyse_outdated_images, request_analysis
 from .audit import record_event, record_view
 from .images import add_lesion_image, delete_lesion_image
 from .lesions import create_lesion, delete_lesion, update_lesion
@@ -12,8 +13,11 @@ __all__ = [
     "delete_lesion",
     "delete_lesion_image",
     "delete_patient",
+    "reanalyse_images",
+    "reanalyse_outdated_images",
     "record_event",
     "record_view",
+    "request_analysis",
     "update_lesion",
     "update_patient",
 ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from typing import IO
 
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from django.db import IntegrityError, transaction
 from lesions import imaging
 from lesions.models import AuditAction, Lesion, LesionImage, User
 
+from .analyses import request_analysis
 from .audit import record_event
 
 DUPLICATE_IMAGE_MESSAGE = "This exact image was already uploaded for this lesion."
@@ -48,11 +50,12 @@ def add_lesion_image(
     image.file.save(f"upload.{clean.extension}", ContentFile(clean.content), save=False)
     image.thumbnail.save("thumbnail.jpg", ContentFile(clean.thumbnail), save=False)
     try:
-        # The rows that describe the image commit together (and with them, later, the
-        # image's queued analysis).
+        # The rows that describe the image commit together with its queued analysis; the
+        # analysis task is sent to the workers once they have committed.
         with transaction.atomic():
             image.save()
             record_event(actor=uploaded_by, action=AuditAction.CREATED, target=image)
+            request_analysis(image=image, requested_by=uploaded_by)
     except IntegrityError as exc:
         _delete_files(image)
         duplicate = LesionImage.objects.filter(
@@ -71,11 +74,14 @@ def delete_lesion_image(*, image: LesionImage, deleted_by: User | None) -> None:
     """Delete the row now and the stored files once the deletion has committed."""
     with transaction.atomic():
         record_event(actor=deleted_by, action=AuditAction.DELETED, target=image)
-        image.delete()
-        transaction.on_commit(lambda: _delete_files(image))
+        heatmaps = [name for name in image.analyses.values_list("heatmap", flat=True) if name]
+        image.delete()  # its analyses go with it (cascade)
+        transaction.on_commit(lambda: _delete_files(image, heatmaps))
 
 
-def _delete_files(image: LesionImage) -> None:
+def _delete_files(image: LesionImage, heatmaps: Sequence[str] = ()) -> None:
     for stored in (image.file, image.thumbnail):
         if stored.name:
             stored.storage.delete(stored.name)
+    for name in heatmaps:  # the analyses' heatmaps are derived from the image: same fate
+        image.file.storage.delete(name)

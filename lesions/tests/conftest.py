@@ -1,7 +1,18 @@
 import pytest
 from django.test import Client
 
+from lesions.tests.browser import page  # noqa: F401  (headless Chromium for browser tests)
 from lesions.tests.factories import ClinicFactory, ClinicianFactory, StaffFactory
+
+# Real Celery workers, beat and Redis for the analysis pipeline tests.
+from lesions.tests.workers import (  # noqa: F401
+    inference_worker,
+    model_artifact,
+    pipeline_media,
+    pipeline_media_root,
+    session_redis,
+    worker_stack,
+)
 
 
 @pytest.fixture(autouse=True)

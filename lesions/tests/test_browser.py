@@ -3,55 +3,12 @@ to add a lesion, upload a real dermoscopic image, and see it on the lesion's tim
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
-import pytest
-from django.db import connections
-
 from lesions.models import Lesion, LesionImage
+from lesions.tests.browser import browser_marks
 from lesions.tests.factories import TEST_PASSWORD, ClinicianFactory
 from lesions.tests.images import sample_path
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls below are
-# ordinary blocking calls, which Django would otherwise refuse inside a running loop.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed"),
-]
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(15_000)
-        script_errors: list[str] = []
-        page.on("pageerror", lambda error: script_errors.append(str(error)))
-        yield page
-        browser.close()
-        # Connections opened while Playwright's loop runs belong to that context; close
-        # them here, or the test database cannot be dropped at the end of the session.
-        connections.close_all()
-        assert not script_errors, f"JavaScript errors: {script_errors}"
+pytestmark = browser_marks
 
 
 def test_clinician_places_a_lesion_on_the_body_map_and_uploads_an_image(

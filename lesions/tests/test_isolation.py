@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 import lesions.urls
-from lesions.models import AuditEvent, Lesion, LesionImage, Patient
+from lesions.models import Analysis, AuditEvent, Lesion, LesionImage, Patient
 from lesions.tests.factories import LesionImageFactory
 from lesions.tests.images import jpeg_bytes
 
@@ -79,6 +79,7 @@ def foreign_records(clinician):
         "patient_pk": lesion.patient.pk,
         "lesion_pk": lesion.pk,
         "image_pk": image.pk,
+        "analysis_pk": image.analyses.get().pk,  # queued with the upload
         "format": "json",  # DRF format suffixes
     }
 
@@ -110,6 +111,11 @@ def snapshot(clinic):
         list(Patient.objects.filter(clinic=clinic).values_list("pk", "name", "notes")),
         list(Lesion.objects.filter(patient__clinic=clinic).values_list("pk", "label", "map_x")),
         list(LesionImage.objects.filter(lesion__patient__clinic=clinic).values_list("pk", "file")),
+        list(
+            Analysis.objects.filter(image__lesion__patient__clinic=clinic).values_list(
+                "pk", "status"
+            )
+        ),
         AuditEvent.objects.filter(clinic=clinic).count(),
     )
 

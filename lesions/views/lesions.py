@@ -150,6 +150,7 @@ def render_lesion_page(
             "timeline": timeline,
             "upload_form": upload_form,
             "markers": [marker],
+            "image_analyses": selectors.image_analyses(lesion),
         },
         status=status,
     )

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import OuterRef, Q, Subquery
+
+from classifier.labels import display_name
+
+from .lesion_image import LesionImage
+
+if TYPE_CHECKING:
+    from .user import User
+
+
+class AnalysisStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+PENDING_STATUSES = (AnalysisStatus.QUEUED, AnalysisStatus.RUNNING)
+
+
+def opaque_heatmap_name(instance: Analysis, filename: str) -> str:
+    return f"analysis-heatmaps/{uuid.uuid4().hex}.jpg"
+
+
+class AnalysisQuerySet(models.QuerySet["Analysis"]):
+    def visible_to(self, user: User) -> AnalysisQuerySet:
+        if not getattr(user, "is_authenticated", False) or user.clinic_id is None:
+            return self.none()
+        return self.filter(image__lesion__patient__clinic_id=user.clinic_id)
+
+    def pending(self) -> AnalysisQuerySet:
+        return self.filter(status__in=PENDING_STATUSES)
+
+    def newest_first(self) -> AnalysisQuerySet:
+        return self.order_by("-created_at", "-pk")
+
+    def latest_per_image(self) -> AnalysisQuerySet:
+        """Only each image's newest analysis (the one the pages show)."""
+        newest = Analysis.objects.filter(image=OuterRef("image")).newest_first().values("pk")[:1]
+        return self.filter(pk=Subquery(newest))
+
+
+class Analysis(models.Model):
+    """One run of the classifier on one image. Never overwritten: re-analysing adds a row.
+
+    Life cycle: ``queued`` (row written with the upload) -> ``running`` (claimed by a
+    worker) -> ``done`` with the result, or ``failed`` with a reason. ``attempts`` counts
+    claims; it is also the fencing token that lets only the latest claim write a result.
+    """
+
+    image = models.ForeignKey(LesionImage, on_delete=models.CASCADE, related_name="analyses")
+    status = models.CharField(
+        max_length=8, choices=AnalysisStatus.choices, default=AnalysisStatus.QUEUED
+    )
+    failure_reason = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="requested_analyses",
+        help_text="Empty when the system asked (e.g. a bulk re-analysis without a user).",
+    )
+
+    # Delivery bookkeeping (the sweeper and the workers' claims use these).
+    task_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    enqueued_at = models.DateTimeField(help_text="When the task was last sent to the queue.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    inference_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Time the worker spent on the image (load to result)."
+    )
+
+    # Which model produced the result (recorded by the worker that ran it).
+    model_version = models.ForeignKey(
+        "classifier.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="analyses",
+        help_text="Empty when the default model shipped with the code was served.",
+    )
+    model_id = models.CharField("model", max_length=200, blank=True)
+    model_sha256 = models.CharField("model weights SHA-256", max_length=64, blank=True)
+
+    # The result.
+    probabilities = models.JSONField(default=dict, blank=True)
+    top_class = models.CharField(max_length=32, blank=True)
+    top_class_display = models.CharField(max_length=100, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    uncertain = models.BooleanField(default=False)
+    uncertainty_message = models.TextField(blank=True)
+    entropy = models.FloatField(null=True, blank=True)
+    risk_level = models.CharField(max_length=16, blank=True)
+    recommended_action = models.TextField(blank=True)
+    malignant_probability = models.FloatField(null=True, blank=True)
+    tta_views = models.PositiveSmallIntegerField(null=True, blank=True)
+    tta_spread = models.JSONField(default=dict, blank=True)
+    heatmap = models.FileField(upload_to=opaque_heatmap_name, max_length=200, blank=True)
+
+    objects = AnalysisQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "analyses"
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "enqueued_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status=AnalysisStatus.DONE) | ~Q(top_class=""),
+                name="analysis_done_has_result",
+                violation_error_message="A finished analysis must have a result.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=AnalysisStatus.FAILED) | ~Q(failure_reason=""),
+                name="analysis_failed_has_reason",
+                violation_error_message="A failed analysis must say why.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Analysis {self.pk} of image {self.image_id} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in PENDING_STATUSES
+
+    @property
+    def probabilities_ranked(self) -> list[dict]:
+        """Classes by probability, highest first, with the names the result card shows."""
+        ranked = sorted(self.probabilities.items(), key=lambda item: item[1], reverse=True)
+        return [
+            {"code": code, "name": display_name(code), "probability": p, "percent": 100 * p}
+            for code, p in ranked
+        ]
+
+    @property
+    def duration_ms(self) -> int | None:
+        """Upload (or re-analysis request) to result, as the clinician waited for it."""
+        if self.finished_at is None:
+            return None
+        return round((self.finished_at - self.created_at).total_seconds() * 1000)

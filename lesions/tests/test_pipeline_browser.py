@@ -1,0 +1,75 @@
+"""In headless Chromium: upload on the lesion page, and the result card appears by itself
+(no reload) once a real worker process has finished the analysis."""
+
+from __future__ import annotations
+
+import os
+
+from dermascan_site.celery import app as celery_app
+from lesions.models import Analysis
+from lesions.tests.browser import browser_marks
+from lesions.tests.factories import TEST_PASSWORD, ClinicianFactory, LesionFactory
+from lesions.tests.images import sample_path
+from lesions.tests.workers import requires_worker_stack
+
+pytestmark = [
+    *browser_marks,
+    *requires_worker_stack(),
+]
+
+
+def set_inference_consumer(worker_name: str, *, consuming: bool) -> None:
+    """Stop or resume the worker's consumption of the inference queue (Celery remote control)."""
+    destination = [f"{worker_name}@{os.uname().nodename}"]
+    control = celery_app.control
+    command = control.add_consumer if consuming else control.cancel_consumer
+    replies = command("inference", destination=destination, reply=True, timeout=5)
+    assert replies, f"worker {destination} did not answer"
+
+
+def test_result_card_appears_without_reloading_the_page(
+    live_server, transactional_db, inference_worker, pipeline_media, page
+):
+    from playwright.sync_api import expect
+
+    clinician = ClinicianFactory()
+    lesion = LesionFactory(patient__clinic=clinician.clinic, label="Left shoulder mole")
+    page.goto(live_server.url + lesion.get_absolute_url())
+    page.get_by_label("Username").fill(clinician.username)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Left shoulder mole")).to_be_visible()
+
+    # Hold the worker back while uploading, so the page surely first shows "queued".
+    set_inference_consumer("shared", consuming=False)
+    try:
+        page.get_by_label("Image (JPEG or PNG, at most 20 MB)").set_input_files(sample_path("mel"))
+        page.get_by_role("button", name="Upload").click()
+        expect(page.get_by_text("Image added to the lesion's timeline.")).to_be_visible()
+        card = page.locator("[data-analysis-image]")
+        expect(card).to_have_attribute("data-analysis-status", "queued")
+        page.evaluate("window.stillTheSamePage = true")
+    finally:
+        set_inference_consumer("shared", consuming=True)
+
+    # The worker finishes; the poller swaps the finished card in.
+    result = page.locator('[data-analysis-status="done"]')
+    expect(result).to_be_visible(timeout=45_000)
+    assert page.evaluate("window.stillTheSamePage") is True  # no reload happened
+    analysis = Analysis.objects.get(image__lesion=lesion)
+    assert analysis.status == "done"
+    expect(result.locator(".analysis__diagnosis")).to_have_text(analysis.top_class_display)
+    expect(result.locator(".probabilities tr")).to_have_count(7)
+    expect(result.get_by_text("Not a diagnostic device.")).to_be_visible()
+    expect(result.get_by_text(analysis.recommended_action)).to_be_visible()
+
+    # The heatmap arrived through the protected view and the overlay toggles.
+    overlay = result.locator(".heatmap__overlay")
+    overlay.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.heatmap__overlay');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
+    expect(overlay).to_have_css("opacity", "1")
+    result.get_by_text("Show heatmap overlay").click()
+    expect(overlay).to_have_css("opacity", "0")
