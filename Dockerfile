@@ -11,6 +11,9 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
+# CPU workers serve the model through ONNX Runtime when the artifact carries an export; the
+# repository leaves it out for size, so the image adds it here (local, no download).
+RUN python -m classifier.onnx_backend classifier/default_model
 RUN DJANGO_ENV=production DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 
 RUN useradd --create-home dermascan && mkdir -p /app/var && chown dermascan /app/var

@@ -3,7 +3,7 @@
 from .analysis import PENDING_STATUSES, Analysis, AnalysisStatus
 from .audit import AuditAction, AuditEvent, AuditTarget
 from .clinic import Clinic
-from .lesion import BodySite, BodyView, Lesion, LesionStatus
+from .lesion import BodySite, BodyView, ConfirmedDiagnosis, Lesion, LesionStatus
 from .lesion_image import LesionImage, Modality
 from .patient import FitzpatrickSkinType, Patient, Sex
 from .user import User
@@ -22,6 +22,7 @@ __all__ = [
     "Lesion",
     "LesionImage",
     "LesionStatus",
+    "ConfirmedDiagnosis",
     "Modality",
     "Patient",
     "Sex",

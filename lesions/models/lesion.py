@@ -46,6 +46,24 @@ class LesionStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+class ConfirmedDiagnosis(models.TextChoices):
+    """A diagnosis confirmed by a clinician (histopathology, follow-up or expert consensus).
+
+    The HAM10000 codes plus ISIC 2019's squamous cell carcinoma, so confirmed lesions can
+    join the training data (``train_model --from-db``) under the labels the model uses.
+    """
+
+    NONE = "", "Not confirmed"
+    AKIEC = "akiec", "Actinic keratosis / intraepithelial carcinoma"
+    BCC = "bcc", "Basal cell carcinoma"
+    BKL = "bkl", "Benign keratosis"
+    DF = "df", "Dermatofibroma"
+    MEL = "mel", "Melanoma"
+    NV = "nv", "Melanocytic nevus"
+    SCC = "scc", "Squamous cell carcinoma"
+    VASC = "vasc", "Vascular lesion"
+
+
 unit_interval = [MinValueValidator(0.0), MaxValueValidator(1.0)]
 
 
@@ -71,6 +89,13 @@ class Lesion(models.Model):
     )
     first_noted_on = models.DateField(
         "first noted on", default=timezone.localdate, validators=[validate_not_in_future]
+    )
+    confirmed_diagnosis = models.CharField(
+        max_length=8,
+        choices=ConfirmedDiagnosis.choices,
+        default=ConfirmedDiagnosis.NONE,
+        blank=True,
+        help_text="Only once confirmed (e.g. by histopathology); used to retrain the model.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -20,6 +20,7 @@ LESION_EDITABLE_FIELDS = (
     "map_y",
     "status",
     "first_noted_on",
+    "confirmed_diagnosis",
 )
 
 
@@ -34,6 +35,7 @@ def create_lesion(
     map_y: float,
     status: str = LesionStatus.MONITORING,
     first_noted_on: datetime.date | None = None,
+    confirmed_diagnosis: str = "",
 ) -> Lesion:
     lesion = Lesion(
         patient=patient,
@@ -44,6 +46,7 @@ def create_lesion(
         map_y=map_y,
         status=status,
         first_noted_on=first_noted_on or timezone.localdate(),
+        confirmed_diagnosis=confirmed_diagnosis,
     )
     with transaction.atomic():
         lesion.full_clean()

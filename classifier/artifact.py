@@ -1,0 +1,306 @@
+"""The model artifact: a directory with ``weights.safetensors`` and ``card.json``.
+
+The card records everything inference needs to reproduce training (architecture,
+classes, input size, normalisation, preprocessing, temperature, thresholds) plus
+the sha256 of the weights, which is checked on every load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from classifier.errors import ArtifactError, EngineError
+from classifier.preprocessing import DataConfig, PreprocessConfig
+
+if TYPE_CHECKING:  # torch is imported only where weights are touched
+    import torch
+    from torch import nn
+
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "weights.safetensors"
+CARD_FILE = "card.json"
+ONNX_FILE = "model.onnx"
+logger = logging.getLogger(__name__)
+
+DEFAULT_UNCERTAINTY = {"confidence_threshold": 0.6, "entropy_threshold": 0.9}
+
+
+@dataclass
+class ModelCard:
+    arch: str
+    classes: list[str]
+    input_size: int
+    mean: list[float]
+    std: list[float]
+    interpolation: str = "bicubic"
+    preprocessing: dict = field(default_factory=lambda: PreprocessConfig().to_dict())
+    temperature: float = 1.0
+    uncertainty: dict = field(default_factory=lambda: dict(DEFAULT_UNCERTAINTY))
+    metrics: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+    model_id: str = ""
+    created_at: str = ""
+    weights_sha256: str = ""
+    format_version: int = FORMAT_VERSION
+    # Added by this engine (optional for readers): the ONNX export of the same weights,
+    # {"file", "sha256", "weights_sha256", "opset", "fast_cam", "head_weight_key"};
+    # {} when the artifact has none.
+    onnx: dict = field(default_factory=dict)
+
+    @classmethod
+    def for_model(
+        cls,
+        arch: str,
+        classes: list[str] | tuple[str, ...],
+        *,
+        preprocessing: PreprocessConfig | None = None,
+        input_size: int | None = None,
+        **extra,
+    ) -> ModelCard:
+        """A card whose size/mean/std come from timm's config for ``arch``."""
+        from classifier.factory import model_data_config
+
+        data = model_data_config(arch, input_size=input_size)
+        return cls(
+            arch=arch,
+            classes=list(classes),
+            input_size=data.input_size,
+            mean=list(data.mean),
+            std=list(data.std),
+            interpolation=data.interpolation,
+            preprocessing=(preprocessing or PreprocessConfig()).to_dict(),
+            **extra,
+        )
+
+    @property
+    def data_config(self) -> DataConfig:
+        return DataConfig(
+            input_size=int(self.input_size),
+            mean=tuple(float(v) for v in self.mean),
+            std=tuple(float(v) for v in self.std),
+            interpolation=self.interpolation,
+        )
+
+    @property
+    def preprocess_config(self) -> PreprocessConfig:
+        return PreprocessConfig.from_dict(self.preprocessing)
+
+    @property
+    def confidence_threshold(self) -> float:
+        return float(self.uncertainty.get("confidence_threshold", 0.6))
+
+    @property
+    def entropy_threshold(self) -> float:
+        return float(self.uncertainty.get("entropy_threshold", 0.9))
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["classes"] = list(self.classes)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelCard:
+        if not isinstance(data, dict):
+            raise ArtifactError("model card must be a JSON object")
+        names = {f.name for f in fields(cls)}
+        required = {
+            f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
+        }
+        missing = sorted(required - set(data))
+        if missing:
+            raise ArtifactError(f"model card lacks required keys: {', '.join(missing)}")
+        # Unknown keys are ignored: newer writers may add information we do not use.
+        card = cls(**{k: v for k, v in data.items() if k in names})
+        card.classes = list(card.classes)
+        card.validate()
+        return card
+
+    def validate(self) -> None:
+        """Raise ArtifactError if the card cannot describe a usable model."""
+        problems = []
+        if int(self.format_version) > FORMAT_VERSION:
+            problems.append(
+                f"format_version {self.format_version} is newer than this code ({FORMAT_VERSION})"
+            )
+        if not self.classes or len(set(self.classes)) != len(self.classes):
+            problems.append("classes must be a non-empty list without duplicates")
+        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
+            problems.append("mean and std need three values each, std > 0")
+        if int(self.input_size) < 16:
+            problems.append(f"input_size {self.input_size} is too small")
+        if not float(self.temperature) > 0:
+            problems.append(f"temperature must be positive, got {self.temperature}")
+        try:
+            PreprocessConfig.from_dict(self.preprocessing)
+        except (TypeError, ValueError) as exc:
+            problems.append(str(exc))
+        if problems:
+            raise ArtifactError("invalid model card: " + "; ".join(problems))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_artifact(
+    model: nn.Module, card: ModelCard, directory: Path, *, export_onnx: bool = True
+) -> ModelCard:
+    """Write weights, card (and an ONNX export) into ``directory``; returns the filled card.
+
+    Files are written under temporary names and renamed into place, card last,
+    so a crash never leaves a card that points at half-written weights. The ONNX
+    export lets CPU workers run without PyTorch; if exporting fails the artifact
+    is still complete (and logged as such), it only lacks that shortcut.
+    """
+    from safetensors.torch import save_file
+
+    card.validate()
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    head_out = _head_out_features(state)
+    if head_out is not None and head_out != len(card.classes):
+        raise ArtifactError(
+            f"model outputs {head_out} classes but the card lists {len(card.classes)}"
+        )
+
+    weights_tmp = temp_path(directory, WEIGHTS_FILE)
+    onnx_tmp = temp_path(directory, ONNX_FILE)
+    card_tmp = temp_path(directory, CARD_FILE)
+    try:
+        save_file(state, str(weights_tmp), metadata={"arch": card.arch})
+        card.weights_sha256 = sha256_of(weights_tmp)
+        card.model_id = card.model_id or f"{card.arch}-{card.weights_sha256[:12]}"
+        card.created_at = card.created_at or datetime.now(UTC).isoformat(timespec="seconds")
+        card.onnx = _export_onnx(model, card, onnx_tmp) if export_onnx else {}
+        card_tmp.write_text(json.dumps(card.to_dict(), indent=2, sort_keys=True) + "\n")
+        os.replace(weights_tmp, directory / WEIGHTS_FILE)
+        if card.onnx:
+            os.replace(onnx_tmp, directory / ONNX_FILE)
+        else:
+            (directory / ONNX_FILE).unlink(missing_ok=True)  # a stale export must not linger
+        os.replace(card_tmp, directory / CARD_FILE)
+    finally:
+        for leftover in (weights_tmp, onnx_tmp, card_tmp):
+            leftover.unlink(missing_ok=True)
+    return card
+
+
+def _export_onnx(model: nn.Module, card: ModelCard, destination: Path) -> dict:
+    from classifier.onnx_backend import export_onnx, onnx_card_entry
+
+    try:
+        export_onnx(model, card.input_size, destination)
+    except EngineError as exc:
+        logger.warning("artifact %s saved without ONNX export: %s", card.model_id, exc)
+        return {}
+    return onnx_card_entry(model, card, destination)
+
+
+def read_card(directory: Path) -> ModelCard:
+    """Read and validate ``card.json`` only (cheap: no weights are touched)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ArtifactError(f"model artifact not found: {directory} is not a directory")
+    card_path = directory / CARD_FILE
+    if not card_path.is_file():
+        raise ArtifactError(f"model artifact {directory} has no {CARD_FILE}")
+    try:
+        data = json.loads(card_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{card_path} is not valid JSON: {exc}") from None
+    try:
+        return ModelCard.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise ArtifactError(f"{card_path}: {exc}") from None
+
+
+def load_artifact(
+    directory: Path, *, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, ModelCard]:
+    """Load an artifact, verifying the weights' sha256 and every tensor's shape."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from classifier.factory import create_model
+
+    directory = Path(directory)
+    card = read_card(directory)
+    weights_path = verify_weights(directory, card)
+    try:
+        state = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ArtifactError(f"cannot read {weights_path}: {exc}") from None
+
+    try:
+        model = create_model(card.arch, num_classes=len(card.classes), pretrained=False)
+    except EngineError as exc:
+        raise ArtifactError(f"{directory}: {exc}") from None
+    _check_state_matches(model.state_dict(), state, directory)
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    return model.to(device), card
+
+
+def verify_weights(directory: Path, card: ModelCard) -> Path:
+    """Path of the weights file after checking it against the card's sha256."""
+    weights_path = Path(directory) / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise ArtifactError(f"model artifact {directory} has no {WEIGHTS_FILE}")
+    if not card.weights_sha256:
+        raise ArtifactError(f"{Path(directory) / CARD_FILE} has no weights_sha256 to verify")
+    actual = sha256_of(weights_path)
+    if actual != card.weights_sha256:
+        raise ArtifactError(
+            f"{weights_path} is corrupt or was replaced: sha256 {actual[:12]}… "
+            f"does not match the card's {card.weights_sha256[:12]}…"
+        )
+    return weights_path
+
+
+def _check_state_matches(expected: dict, actual: dict, directory: Path) -> None:
+    missing = sorted(set(expected) - set(actual))
+    unexpected = sorted(set(actual) - set(expected))
+    wrong = [
+        f"{k} {tuple(actual[k].shape)} != {tuple(expected[k].shape)}"
+        for k in expected
+        if k in actual and tuple(actual[k].shape) != tuple(expected[k].shape)
+    ]
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing tensors {missing[:3]}")
+        if unexpected:
+            parts.append(f"unexpected tensors {unexpected[:3]}")
+        if wrong:
+            parts.append(f"shape mismatch {wrong[:3]}")
+        raise ArtifactError(
+            f"weights in {directory} do not fit the card's architecture: " + "; ".join(parts)
+        )
+
+
+def _head_out_features(state: dict) -> int | None:
+    for key in ("classifier.weight", "head.fc.weight", "fc.weight", "head.weight"):
+        if key in state and state[key].ndim == 2:
+            return int(state[key].shape[0])
+    return None
+
+
+def temp_path(directory: Path, name: str) -> Path:
+    """An empty hidden file in ``directory`` to write ``name`` into before renaming it."""
+    handle, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    os.close(handle)
+    os.chmod(path, 0o644)  # mkstemp makes 0600; artifacts are read by other users (web, workers)
+    return Path(path)

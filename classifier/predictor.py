@@ -1,0 +1,400 @@
+"""The inference engine: load an artifact once, then predict images (thread-safe).
+
+One prediction = load (EXIF-corrected RGB) -> preprocessing from the card ->
+resize/normalise -> the 8 TTA views as one batch -> temperature-scaled softmax
+per view, averaged -> uncertainty and risk -> CAM heatmap from the same forward
+pass (the network returns logits and its last feature map together).
+
+Backends: "torch" (PyTorch, CPU or CUDA) and "onnx" (ONNX Runtime). The default,
+"auto", picks ONNX Runtime on a machine without a GPU when the artifact carries
+an ONNX export; then torch is never imported and a worker stays small.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image
+
+from classifier.artifact import ModelCard, read_card, verify_weights
+from classifier.calibration import assess_uncertainty, softmax
+from classifier.cam import overlay_heatmap, tta_cam, upsample_map
+from classifier.errors import EngineError
+from classifier.labels import display_name
+from classifier.preprocessing import load_rgb, normalise, preprocess_with_crop, resize_square
+from classifier.risk import assess_risk
+from classifier.tta import VIEWS, invert_views, make_views
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+BACKENDS = ("auto", "torch", "onnx")
+# Views per network call in predict_batch. On CPU larger batches are no faster per
+# image, and ONNX Runtime's memory arena grows with the batch (8 views at 224 px:
+# ~0.3 GB peak RSS, 16: ~0.5 GB), so one image's views per call; a GPU wants more.
+MAX_VIEWS_PER_CALL = {"cpu": 8, "cuda": 256}
+
+
+@dataclass
+class Prediction:
+    label: str
+    label_display: str
+    probabilities: dict[str, float]
+    confidence: float
+    uncertain: bool
+    uncertainty_message: str
+    entropy: float
+    risk_level: str
+    recommended_action: str
+    malignant_probability: float
+    tta_views: int
+    tta_spread: dict[str, float]
+    model_id: str
+    heatmap: Image.Image | None = field(default=None, repr=False)
+    heatmap_raw: np.ndarray | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        """JSON-safe summary (no images)."""
+        return {
+            "label": self.label,
+            "label_display": self.label_display,
+            "probabilities": {k: float(v) for k, v in self.probabilities.items()},
+            "confidence": float(self.confidence),
+            "uncertain": bool(self.uncertain),
+            "uncertainty_message": self.uncertainty_message,
+            "entropy": float(self.entropy),
+            "risk_level": self.risk_level,
+            "recommended_action": self.recommended_action,
+            "malignant_probability": float(self.malignant_probability),
+            "tta_views": int(self.tta_views),
+            "tta_spread": {k: float(v) for k, v in self.tta_spread.items()},
+            "model_id": self.model_id,
+        }
+
+
+@dataclass
+class PreparedImage:
+    """An image ready for the network, plus the picture the heatmap is drawn on."""
+
+    model_input: np.ndarray  # (3, S, S) float32, normalised
+    overlay_base: np.ndarray  # (H, W, 3) uint8: border-cropped, unfiltered
+
+
+class TorchBackend:
+    name = "torch"
+
+    def __init__(self, model: nn.Module, device: torch.device) -> None:
+        import torch
+
+        self._torch = torch
+        self.model = model
+        self.device = device
+        # channels_last is markedly faster for depthwise convs on CPU and on tensor cores.
+        self.model.to(memory_format=torch.channels_last)
+
+    def warm_up(self) -> None:
+        pass
+
+    def run(self, batch: np.ndarray, *, features: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        torch = self._torch
+        # inference_mode keeps no autograd state, so concurrent calls do not interfere.
+        with torch.inference_mode():
+            x = torch.from_numpy(batch).to(self.device, non_blocking=True)
+            x = x.contiguous(memory_format=torch.channels_last)
+            feature_map = self.model.forward_features(x)
+            logits = self.model.forward_head(feature_map)
+            logits_np = logits.float().cpu().numpy()
+            features_np = feature_map.float().cpu().numpy() if features else None
+        return logits_np, features_np
+
+
+class Predictor:
+    """Loads a model artifact once; ``predict`` may be called from several threads.
+
+    ``model`` is the torch network; it is None only for an ONNX-only predictor built
+    by :meth:`from_artifact`, in which case ``device`` is the string "cpu"/"cuda"
+    (a ``torch.device`` otherwise).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module | None,
+        card: ModelCard,
+        *,
+        device: torch.device | str | None = None,
+        backend: str = "torch",
+        threads: int | None = None,
+        confidence_threshold: float | None = None,
+        entropy_threshold: float | None = None,
+        onnx_file: Path | None = None,
+        head_weights: np.ndarray | None = None,
+    ) -> None:
+        overrides = {
+            key: float(value)
+            for key, value in (
+                ("confidence_threshold", confidence_threshold),
+                ("entropy_threshold", entropy_threshold),
+            )
+            if value is not None
+        }
+        if overrides:  # a copy: the card on disk keeps the values it was trained with
+            card = ModelCard.from_dict(
+                card.to_dict() | {"uncertainty": {**card.uncertainty, **overrides}}
+            )
+        self.card = card
+        self.classes = tuple(card.classes)
+        self.data_config = card.data_config
+        self.preprocess_config = card.preprocess_config
+        self.temperature = float(card.temperature)
+        self._backward_lock = threading.Lock()  # backward Grad-CAM writes .grad
+        if backend == "auto":
+            backend = "torch"  # a live torch model is here already: no reason to export
+        if backend not in ("torch", "onnx"):
+            raise EngineError(f"Unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+
+        if model is None:
+            if backend != "onnx" or onnx_file is None or head_weights is None:
+                raise EngineError("a Predictor without a torch model needs an ONNX file")
+            from classifier.onnx_backend import OnnxBackend
+
+            self.model = None
+            self.fast_cam = True
+            self._weights = head_weights
+            want_cuda = device is not None and str(device).startswith("cuda")
+            self.backend = OnnxBackend(onnx_file, threads=threads, cuda=want_cuda)
+            self.backend.warm_up()
+            self.device = self.backend.device
+            return
+
+        from classifier.cam import class_weights, supports_fast_cam
+
+        self.device = _torch_device(device)
+        self.model = model.eval().to(self.device)
+        self.fast_cam = supports_fast_cam(self.model)
+        self._weights = class_weights(self.model) if self.fast_cam else None
+        if backend == "torch":
+            self.backend = TorchBackend(self.model, self.device)
+        else:
+            from classifier.onnx_backend import OnnxBackend
+
+            self.backend = OnnxBackend.from_model(
+                self.model,
+                self.data_config.input_size,
+                threads=threads,
+                cuda=self.device.type == "cuda",
+            )
+            self.backend.warm_up()  # export now: load once, not on the first request
+
+    @classmethod
+    def from_artifact(
+        cls,
+        directory: str | Path,
+        *,
+        device: torch.device | str | None = None,
+        backend: str = "auto",
+        threads: int | None = None,
+        confidence_threshold: float | None = None,
+        entropy_threshold: float | None = None,
+    ) -> Predictor:
+        """Load an artifact (weights verified against the card's sha256).
+
+        backend "auto": ONNX Runtime from the artifact's own export when there is
+        no GPU and the export is current, PyTorch otherwise.
+        """
+        directory = Path(directory)
+        options = {
+            "threads": threads,
+            "confidence_threshold": confidence_threshold,
+            "entropy_threshold": entropy_threshold,
+        }
+        if backend not in BACKENDS:
+            raise EngineError(f"Unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        card = read_card(directory)
+        wants_gpu = str(device).startswith("cuda") if device else _gpu_present()
+        if backend == "onnx" or (backend == "auto" and not wants_gpu):
+            predictor = cls._onnx_only(directory, card, device, options)
+            if predictor is not None:
+                return predictor
+            if backend == "auto":
+                backend = "torch"  # no usable export: PyTorch is always available
+        from classifier.artifact import load_artifact
+
+        target = _torch_device(device)
+        model, card = load_artifact(directory, device=target)
+        return cls(model, card, device=target, backend=backend, **options)
+
+    @classmethod
+    def _onnx_only(cls, directory: Path, card: ModelCard, device, options) -> Predictor | None:
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            return None
+        from classifier.onnx_backend import read_head_weights, usable_export
+
+        onnx_file = usable_export(directory, card)
+        if onnx_file is None or not card.onnx.get("fast_cam"):
+            return None  # heads without fast CAM need torch for the backward pass
+        verify_weights(directory, card)  # the heatmap weights come from this file
+        return cls(
+            None,
+            card,
+            device=device,
+            backend="onnx",
+            onnx_file=onnx_file,
+            head_weights=read_head_weights(directory, card),
+            **options,
+        )
+
+    @property
+    def model_id(self) -> str:
+        return self.card.model_id
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    # --- public API -------------------------------------------------------------
+
+    def predict(self, image, *, tta: bool = True, heatmap: bool = True) -> Prediction:
+        """Predict one image (path, bytes, file object, PIL image or RGB array)."""
+        return self.predict_batch([image], tta=tta, heatmap=heatmap)[0]
+
+    def predict_batch(self, images, *, tta: bool = True, heatmap: bool = False) -> list[Prediction]:
+        """Predict several images; their views share network calls."""
+        prepared = [self.prepare(image) for image in images]
+        views = VIEWS if tta else ("identity",)
+        results = self.view_outputs(prepared, views=views, features=heatmap)
+        predictions = []
+        for item, (view_probs, features) in zip(prepared, results, strict=True):
+            prediction = build_prediction(
+                view_probs, classes=self.classes, card=self.card, model_id=self.model_id
+            )
+            if heatmap:
+                label_index = self.classes.index(prediction.label)
+                overlay, raw = self.heatmap(item, features, label_index, views=views)
+                prediction.heatmap, prediction.heatmap_raw = overlay, raw
+            predictions.append(prediction)
+        return predictions
+
+    # --- steps (also used by the ensemble and the benchmark) -----------------------
+
+    def prepare(self, image) -> PreparedImage:
+        rgb = image if isinstance(image, np.ndarray) else load_rgb(image)
+        filtered, geometry = preprocess_with_crop(rgb, self.preprocess_config)
+        square = resize_square(
+            filtered, self.data_config.input_size, self.data_config.interpolation
+        )
+        return PreparedImage(normalise(square, self.data_config), geometry)
+
+    def view_outputs(
+        self, prepared: list[PreparedImage], *, views: tuple[str, ...], features: bool
+    ) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """Per image: calibrated per-view probabilities (V, K) and feature maps (V, C, h, w)."""
+        if not prepared:
+            return []
+        stacked = make_views(np.stack([p.model_input for p in prepared]), views)
+        want_features = features and self.fast_cam
+        limit = MAX_VIEWS_PER_CALL["cuda" if str(self.device).startswith("cuda") else "cpu"]
+        step = max(1, limit // len(views)) * len(views)  # whole images per call
+        logits_parts, feature_parts = [], []
+        for start in range(0, len(stacked), step):
+            logits, feats = self.backend.run(stacked[start : start + step], features=want_features)
+            logits_parts.append(logits)
+            feature_parts.append(feats)
+        probs = softmax(np.concatenate(logits_parts), self.temperature).reshape(
+            len(prepared), len(views), -1
+        )
+        feats_all = np.concatenate(feature_parts) if want_features else None
+        outputs = []
+        for i in range(len(prepared)):
+            rows = slice(i * len(views), (i + 1) * len(views))
+            outputs.append((probs[i], feats_all[rows] if feats_all is not None else None))
+        return outputs
+
+    def heatmap(
+        self,
+        prepared: PreparedImage,
+        features: np.ndarray | None,
+        label_index: int,
+        *,
+        views: tuple[str, ...] = VIEWS,
+    ) -> tuple[Image.Image, np.ndarray]:
+        """CAM of ``label_index`` averaged over the views, overlaid on the image."""
+        if features is not None and self._weights is not None:
+            cam = tta_cam(features, self._weights[label_index], views)
+        else:
+            cam = self._backward_cam(prepared, label_index, views)
+        height, width = prepared.overlay_base.shape[:2]
+        raw = upsample_map(cam, height, width)
+        return overlay_heatmap(prepared.overlay_base, raw), raw
+
+    def _backward_cam(
+        self, prepared: PreparedImage, label_index: int, views: tuple[str, ...]
+    ) -> np.ndarray:
+        # Heads that are not pool+linear (e.g. ConvNeXt's norm head) need real gradients.
+        import torch
+
+        from classifier.cam import gradcam_backward
+
+        batch = torch.from_numpy(make_views(prepared.model_input[None], views)).to(self.device)
+        with self._backward_lock:
+            maps = gradcam_backward(self.model, batch, label_index)
+        return invert_views(maps, views)[0].mean(axis=0)
+
+
+def build_prediction(
+    view_probabilities: np.ndarray, *, classes: tuple[str, ...], card: ModelCard, model_id: str
+) -> Prediction:
+    """Average per-view probabilities (V, K) and derive label, uncertainty and risk."""
+    probs = view_probabilities.mean(axis=0)
+    probs = probs / probs.sum()
+    spread = view_probabilities.std(axis=0)
+    label = classes[int(probs.argmax())]
+    probabilities = {code: float(p) for code, p in zip(classes, probs, strict=True)}
+    uncertainty = assess_uncertainty(
+        probs,
+        confidence_threshold=card.confidence_threshold,
+        entropy_threshold=card.entropy_threshold,
+    )
+    risk = assess_risk(label, probabilities)
+    return Prediction(
+        label=label,
+        label_display=display_name(label),
+        probabilities=probabilities,
+        confidence=uncertainty.confidence,
+        uncertain=uncertainty.uncertain,
+        uncertainty_message=uncertainty.message,
+        entropy=uncertainty.entropy,
+        risk_level=risk.level,
+        recommended_action=risk.action,
+        malignant_probability=risk.malignant_probability,
+        tta_views=int(view_probabilities.shape[0]),
+        tta_spread={code: float(s) for code, s in zip(classes, spread, strict=True)},
+        model_id=model_id,
+    )
+
+
+def default_device() -> torch.device:
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _torch_device(device) -> torch.device:
+    import torch
+
+    return torch.device(device) if device else default_device()
+
+
+def _gpu_present() -> bool:
+    """An NVIDIA GPU is visible, judged without importing torch (which costs ~500 MB)."""
+    import os
+
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    return Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidia0").exists()

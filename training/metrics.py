@@ -1,0 +1,160 @@
+"""Classification, screening and calibration metrics from probabilities and true labels."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    precision_recall_fscore_support,
+    roc_auc_score,
+    roc_curve,
+)
+
+MELANOMA_CODES = ("mel", "melanoma")
+
+
+def balanced_accuracy(labels: np.ndarray, predicted: np.ndarray) -> float:
+    """Mean recall over the classes present in ``labels`` (sklearn's definition, no warnings
+    when a prediction names a class absent from ``labels``)."""
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    present = np.unique(labels)
+    if len(present) == 0:
+        return float("nan")
+    return float(np.mean([(predicted[labels == c] == c).mean() for c in present]))
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    scaled = logits / temperature
+    scaled = scaled - scaled.max(axis=-1, keepdims=True)
+    exp = np.exp(scaled)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, *, bins: int = 15) -> float:
+    """Top-label ECE with equal-width confidence bins."""
+    if len(labels) == 0:
+        return float("nan")
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    ece = 0.0
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        in_bin = (confidence > low) & (confidence <= high)
+        if in_bin.any():
+            ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(ece)
+
+
+def reliability_bins(probs: np.ndarray, labels: np.ndarray, *, bins: int = 15) -> list[dict]:
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    rows = []
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        in_bin = (confidence > low) & (confidence <= high)
+        rows.append(
+            {
+                "low": float(low),
+                "high": float(high),
+                "count": int(in_bin.sum()),
+                "accuracy": float(correct[in_bin].mean()) if in_bin.any() else None,
+                "confidence": float(confidence[in_bin].mean()) if in_bin.any() else None,
+            }
+        )
+    return rows
+
+
+def fit_temperature(view_logits: np.ndarray, labels: np.ndarray) -> float:
+    """Temperature minimising the NLL of the TTA-combined probabilities (see combine_views)."""
+    if len(labels) == 0:
+        return 1.0
+
+    def nll(log_t: float) -> float:
+        probs = combine_views(view_logits, float(np.exp(log_t)))
+        return float(-np.log(probs[np.arange(len(labels)), labels] + 1e-12).mean())
+
+    result = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
+    return float(np.exp(result.x))
+
+
+def combine_views(view_logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """(N, V, K) logits of V TTA views -> (N, K) probabilities: mean of tempered softmaxes.
+
+    Mirrors classifier.predictor, which averages the views' calibrated probabilities.
+    """
+    if view_logits.ndim == 2:
+        return softmax(view_logits, temperature)
+    return softmax(view_logits, temperature).mean(axis=1)
+
+
+def json_safe(value):
+    """Metrics as strict JSON: NaN and infinities (e.g. roc_curve's first threshold) -> None."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def operating_points(scores: np.ndarray, positive: np.ndarray) -> dict:
+    """Sensitivity at >= 80 % specificity and specificity at >= 90 % sensitivity."""
+    if positive.all() or not positive.any():
+        return {"sensitivity_at_specificity_80": None, "specificity_at_sensitivity_90": None}
+    fpr, tpr, thresholds = roc_curve(positive, scores)
+    specificity = 1 - fpr
+    ok_spec = specificity >= 0.80
+    ok_sens = tpr >= 0.90
+    return {
+        "sensitivity_at_specificity_80": float(tpr[ok_spec].max()),
+        "threshold_at_specificity_80": float(thresholds[ok_spec][np.argmax(tpr[ok_spec])]),
+        "specificity_at_sensitivity_90": float(specificity[ok_sens].max()),
+        "threshold_at_sensitivity_90": float(thresholds[ok_sens][np.argmax(specificity[ok_sens])]),
+    }
+
+
+def classification_metrics(probs: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict:
+    """Everything the card and evaluate_model report, from calibrated probabilities."""
+    num_classes = len(classes)
+    predicted = probs.argmax(axis=1)
+    class_ids = list(range(num_classes))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        labels, predicted, labels=class_ids, zero_division=0
+    )
+    per_class = {}
+    for index, code in enumerate(classes):
+        positive = labels == index
+        auc = None
+        if positive.any() and not positive.all():
+            auc = float(roc_auc_score(positive, probs[:, index]))
+        per_class[code] = {
+            "precision": float(precision[index]),
+            "recall": float(recall[index]),
+            "f1": float(f1[index]),
+            "support": int(support[index]),
+            "auc": auc,
+        }
+    present = [i for i in class_ids if (labels == i).any()]
+    aucs = [per_class[classes[i]]["auc"] for i in present if per_class[classes[i]]["auc"]]
+    metrics = {
+        "images": int(len(labels)),
+        "accuracy": float(accuracy_score(labels, predicted)),
+        "balanced_accuracy": balanced_accuracy(labels, predicted) if len(labels) else None,
+        "macro_f1": float(np.mean([f1[i] for i in present])) if present else None,
+        "macro_auc": float(np.mean(aucs)) if aucs else None,
+        "per_class": per_class,
+        "confusion_matrix": confusion_matrix(labels, predicted, labels=class_ids).tolist(),
+    }
+    melanoma = next((classes.index(c) for c in MELANOMA_CODES if c in classes), None)
+    if melanoma is not None:
+        positive = labels == melanoma
+        metrics["melanoma"] = {
+            "auc": per_class[classes[melanoma]]["auc"],
+            **operating_points(probs[:, melanoma], positive),
+        }
+    return metrics
