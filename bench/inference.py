@@ -133,6 +133,31 @@ def run_default(model_dir: Path, images: list[Path], threads: int, backend: str)
     return result
 
 
+def run_parallel(model_dir: Path, images: list[Path], workers: int) -> dict:
+    """Throughput mode: one ONNX Runtime thread per image, ``workers`` images at once."""
+    from classifier.predictor import Predictor
+
+    baseline = rss_mb()
+    predictor = Predictor.from_artifact(model_dir, device="cpu", backend="onnx", threads=1)
+    loaded = rss_mb()
+    predictor.predict_batch(images[: 2 * workers], heatmap=True, workers=workers)  # warm-up
+    cpu_start, start = time.process_time(), time.perf_counter()
+    predictor.predict_batch(images, heatmap=True, workers=workers)
+    elapsed = time.perf_counter() - start
+    mean_ms = elapsed * 1000 / len(images)
+    return {
+        "engine": f"default engine, ONNX Runtime, {workers} images at once (1 thread each)",
+        "throughput_only": True,
+        "per_image": {
+            "n": len(images),
+            "mean_ms": mean_ms,
+            "images_per_s": len(images) / elapsed,
+            "cpu_ms": (time.process_time() - cpu_start) * 1000 / len(images),
+        },
+        "rss_mb": {"before_load": baseline, "loaded": loaded, "peak": peak_rss_mb()},
+    }
+
+
 def run_seed(images: list[Path], threads: int) -> dict:
     """The seed documents' inference: v2-M 384, 8 separate calls, backward Grad-CAM."""
     import numpy as np
@@ -188,6 +213,8 @@ def child(args: argparse.Namespace) -> None:
     images = test_images(args.data, args.images)
     if args.engine == "seed":
         result = run_seed(images, args.threads)
+    elif args.engine == "parallel":
+        result = run_parallel(args.model, images, os.cpu_count() or 1)
     else:
         result = run_default(args.model, images, args.threads, args.engine)
     print("RESULT " + json.dumps(result))
@@ -234,8 +261,10 @@ def render(report: dict) -> str:
         f"Measured {report['date']} with `{report['command']}`.",
         f"Machine: {m['nproc']} CPU cores ({m['cpu']}), no GPU; Python {m['python']}, "
         f"torch {m['torch']}, onnxruntime {m['onnxruntime']}; {report['threads']} inference "
-        f"thread{'' if report['threads'] == 1 else 's'}. Load average before/after: {report['load_before']} / {report['load_after']}"
-        + (" (other jobs were using the CPU at the same time)." if report["loaded"] else "."),
+        f"thread{'' if report['threads'] == 1 else 's'}. "
+        f"Load average before/after: {report['load_before']} / {report['load_after']}"
+        + " (the second value includes this benchmark's own load)"
+        + ("; other jobs were using the CPU when it started." if report["loaded"] else "."),
         f"Model: `{report['model_id']}` ({report['arch']}, {report['input_size']} px). "
         f"Default engine: {report['default_images']} test-split images; seed design: "
         f"{report['seed_images']}.",
@@ -248,8 +277,12 @@ def render(report: dict) -> str:
         per = result["per_image"]
         batched = result.get("batched_images_per_s")
         batched_text = f"{batched:.1f}" if batched else "-"
+        if result.get("throughput_only"):
+            median, p95 = "-", "-"
+        else:
+            median, p95 = f"{per['median_ms']:.1f}", f"{per['p95_ms']:.1f}"
         lines.append(
-            f"| {result['engine']} | {per['median_ms']:.1f} | {per['p95_ms']:.1f} "
+            f"| {result['engine']} | {median} | {p95} "
             f"| {per['cpu_ms']:.1f} | {per['images_per_s']:.1f} | {batched_text} "
             f"| {result['rss_mb']['loaded']:.0f} | {result['rss_mb']['peak']:.0f} |"
         )
@@ -278,20 +311,23 @@ def render(report: dict) -> str:
 
 
 def verdicts(results: list[dict], seed: dict) -> tuple[list[str], dict]:
-    best = min(results, key=lambda r: r["per_image"]["median_ms"])
-    per = best["per_image"]
-    speedup = seed["per_image"]["median_ms"] / per["median_ms"]
+    latency_runs = [r for r in results if not r.get("throughput_only")]
+    best = min(latency_runs, key=lambda r: r["per_image"]["median_ms"])
+    fastest = max(results, key=lambda r: r["per_image"]["images_per_s"])
+    speedup = seed["per_image"]["median_ms"] / best["per_image"]["median_ms"]
     checks = [
-        ("median latency", per["median_ms"], "≤", TARGETS["median_ms"], "ms"),
-        ("throughput, one process", per["images_per_s"], "≥", TARGETS["images_per_s"], "img/s"),
-        ("worker RSS with the model loaded", best["rss_mb"]["peak"], "≤", TARGETS["rss_mb"], "MB"),
-        ("speed-up over the seed design", speedup, "≥", TARGETS["speedup"], "×"),
-    ]
+        ("median latency", best, best["per_image"]["median_ms"], "≤", "median_ms", "ms"),
+        ("throughput, one process", fastest, fastest["per_image"]["images_per_s"], "≥",
+         "images_per_s", "img/s"),
+        ("worker RSS with the model loaded", best, best["rss_mb"]["peak"], "≤", "rss_mb", "MB"),
+        ("speed-up over the seed design", best, speedup, "≥", "speedup", "×"),
+    ]  # fmt: skip
     lines = []
-    for name, value, op, target, unit in checks:
+    for name, run, value, op, key, unit in checks:
+        target = TARGETS[key]
         met = value <= target if op == "≤" else value >= target
         lines.append(
-            f"{name}: {value:.1f} {unit} ({best['engine']}) — target {op} {target:g} {unit}: "
+            f"{name}: {value:.1f} {unit} ({run['engine']}) — target {op} {target:g} {unit}: "
             f"**{'met' if met else 'missed'}**"
         )
     return lines, {"speedup": speedup, "best": best["engine"]}
@@ -375,6 +411,9 @@ def main() -> None:
         for backend in args.backends.split(","):
             print(f"default engine, {backend} backend, {args.images} images ...", flush=True)
             results.append(run_child(backend, args, model_dir, args.images))
+        if "onnx" in args.backends:
+            print(f"throughput mode, {args.images} images ...", flush=True)
+            results.append(run_child("parallel", args, model_dir, args.images))
         print(f"seed design, {args.seed_images} images ...", flush=True)
         seed = run_child("seed", args, model_dir, args.seed_images)
         load_after = os.getloadavg()[0]
@@ -387,7 +426,7 @@ def main() -> None:
         "threads": args.threads,
         "load_before": f"{load_before:.1f}",
         "load_after": f"{load_after:.1f}",
-        "loaded": max(load_before, load_after) > 0.5,
+        "loaded": load_before > 0.5,
         "model_id": card.model_id,
         "arch": card.arch,
         "input_size": card.input_size,

@@ -50,6 +50,15 @@ def test_batch_matches_single_predictions(predictor, sample_images):
             )
 
 
+def test_parallel_batch_keeps_order_and_results(predictor, sample_images):
+    images = sample_images[:4]
+    serial = predictor.predict_batch(images, tta=False)
+    parallel = predictor.predict_batch(images, tta=False, workers=3)
+    assert len(parallel) == len(images)
+    for a, b in zip(parallel, serial, strict=True):
+        assert a.probabilities == pytest.approx(b.probabilities, abs=1e-6)
+
+
 def test_to_dict_is_json_safe_and_has_no_images(predictor, sample_images):
     import json
 
