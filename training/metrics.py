@@ -12,6 +12,8 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from classifier import calibration
+
 MELANOMA_CODES = ("mel", "melanoma")
 
 
@@ -33,18 +35,10 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, *, bins: int = 15) -> float:
-    """Top-label ECE with equal-width confidence bins."""
+    """Top-label ECE with equal-width confidence bins (the engine's own definition)."""
     if len(labels) == 0:
         return float("nan")
-    confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == labels
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    ece = 0.0
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
-        in_bin = (confidence > low) & (confidence <= high)
-        if in_bin.any():
-            ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
-    return float(ece)
+    return calibration.expected_calibration_error(probs, labels, bins=bins)
 
 
 def reliability_bins(probs: np.ndarray, labels: np.ndarray, *, bins: int = 15) -> list[dict]:
