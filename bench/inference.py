@@ -30,7 +30,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-DOCS = REPO_ROOT / "docs" / "benchmarks.md"
+from bench.report import DOCS, command_without_notes, write_section  # noqa: E402
+
 SECTION = "## Inference"
 TARGETS = {"median_ms": 40.0, "images_per_s": 25.0, "rss_mb": 700.0, "speedup": 30.0}
 
@@ -333,37 +334,6 @@ def verdicts(results: list[dict], seed: dict) -> tuple[list[str], dict]:
     return lines, {"speedup": speedup, "best": best["engine"]}
 
 
-def _without_notes(argv: list[str]) -> list[str]:
-    """The command line as run, minus the free-text --notes (printed separately)."""
-    kept, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--notes":
-            skip = True
-        elif not arg.startswith("--notes="):
-            kept.append(arg)
-    return kept
-
-
-def write_docs(section: str) -> None:
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    text = (
-        DOCS.read_text()
-        if DOCS.exists()
-        else (
-            "# Benchmarks\n\nMeasured figures for DermaScan's model engine and training. "
-            "Each section names the command that produced it.\n\n"
-        )
-    )
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip() + "\n\n" + section
-    DOCS.write_text(text.rstrip() + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=100)
@@ -421,7 +391,7 @@ def main() -> None:
     verdict_lines, summary = verdicts(results, seed)
     report = {
         "date": time.strftime("%Y-%m-%d"),
-        "command": "python bench/inference.py " + " ".join(a for a in _without_notes(sys.argv[1:])),
+        "command": "python bench/inference.py " + " ".join(command_without_notes(sys.argv[1:])),
         "machine": machine(),
         "threads": args.threads,
         "load_before": f"{load_before:.1f}",
@@ -440,7 +410,7 @@ def main() -> None:
     print(section)
     print(json.dumps(report["results"], indent=1))
     if args.write_docs:
-        write_docs(section)
+        write_section(SECTION, section)
         print(f"wrote {DOCS.relative_to(REPO_ROOT)}")
 
 

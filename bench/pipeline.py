@@ -24,7 +24,6 @@ import io
 import json
 import os
 import platform
-import re
 import signal
 import socket
 import subprocess
@@ -43,7 +42,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-DOCS = REPO_ROOT / "docs" / "benchmarks.md"
+from bench.report import command_without_notes, write_section  # noqa: E402
+
 SECTION = "## Pipeline"
 TARGETS = {"analyses_per_s": 15.0, "p95_s": 1.0, "rate": 5.0}
 PASSWORD = "bench-password-not-secret-0"
@@ -391,19 +391,6 @@ def with_onnx_export(model: Path, workdir: Path) -> Path:
     return copy
 
 
-def command_arguments(argv: list[str]) -> list[str]:
-    """The command line as run, without the free-text --notes (shown separately)."""
-    kept, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-        elif arg == "--notes":
-            skip = True
-        elif not arg.startswith("--notes="):
-            kept.append(arg)
-    return kept
-
-
 def load_average() -> float:
     return round(os.getloadavg()[0], 1)
 
@@ -470,7 +457,7 @@ def benchmark(args: argparse.Namespace) -> dict:
 
     return {
         "date": datetime.now(UTC).date().isoformat(),
-        "command": "python bench/pipeline.py " + " ".join(command_arguments(sys.argv[1:])),
+        "command": "python bench/pipeline.py " + " ".join(command_without_notes(sys.argv[1:])),
         "machine": {
             "nproc": os.cpu_count(),
             "cpu": platform.processor() or platform.machine(),
@@ -544,17 +531,6 @@ def docs_section(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_docs(section: str) -> None:
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip() + "\n\n" + section
-    DOCS.write_text(text.rstrip() + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--uploads", type=int, default=500, help="uploads per phase")
@@ -584,7 +560,7 @@ def main() -> None:
     section = docs_section(report)
     print(section)
     if args.write_docs:
-        write_docs(section)
+        write_section(SECTION, section)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-DOCS = REPO_ROOT / "docs" / "benchmarks.md"
+from bench.report import write_section  # noqa: E402
+
 SECTION = "## Training"
 DEFAULT_MODEL = REPO_ROOT / "classifier" / "default_model"
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "ham10000"
@@ -227,21 +227,6 @@ def render(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_docs(section: str) -> None:
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    text = (
-        DOCS.read_text()
-        if DOCS.exists()
-        else "# Benchmarks\n\nMeasured figures for DermaScan's model engine and training.\n\n"
-    )
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip() + "\n\n" + section
-    DOCS.write_text(text.rstrip() + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -280,7 +265,7 @@ def main() -> None:
     section = render(report)
     print(section)
     if args.write_docs:
-        write_docs(section)
+        write_section(SECTION, section)
 
 
 if __name__ == "__main__":
