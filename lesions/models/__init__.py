@@ -1,6 +1,6 @@
 """One module per entity (ImageMarkup/isic style); import models from here."""
 
-from .analysis import PENDING_STATUSES, Analysis, AnalysisStatus
+from .analysis import PENDING_STATUSES, Analysis, AnalysisStatus, ResultState
 from .audit import AuditAction, AuditEvent, AuditTarget
 from .clinic import Clinic
 from .lesion import BodySite, BodyView, ConfirmedDiagnosis, Lesion, LesionStatus
@@ -25,6 +25,7 @@ __all__ = [
     "ConfirmedDiagnosis",
     "Modality",
     "Patient",
+    "ResultState",
     "Sex",
     "User",
 ]

@@ -25,6 +25,20 @@ class AnalysisStatus(models.TextChoices):
 PENDING_STATUSES = (AnalysisStatus.QUEUED, AnalysisStatus.RUNNING)
 
 
+class ResultState(models.TextChoices):
+    """The one message a finished analysis gives (DESIGN.md, "Result states").
+
+    Exactly one per done analysis, in the page, the API and the admin. ``not_assessable``
+    carries no class and no risk; ``inconclusive`` is never shown as Low.
+    """
+
+    NOT_ASSESSABLE = "not_assessable", "Not assessable"
+    INCONCLUSIVE = "inconclusive", "Inconclusive"
+    HIGH = "high", "High risk"
+    MODERATE = "moderate", "Moderate risk"
+    LOW = "low", "Low risk"
+
+
 def opaque_heatmap_name(instance: Analysis, filename: str) -> str:
     return f"analysis-heatmaps/{uuid.uuid4().hex}.jpg"
 
@@ -106,6 +120,15 @@ class Analysis(models.Model):
     tta_views = models.PositiveSmallIntegerField(null=True, blank=True)
     tta_spread = models.JSONField(default=dict, blank=True)
     heatmap = models.FileField(upload_to=opaque_heatmap_name, max_length=200, blank=True)
+
+    # The one message of a finished analysis; empty while pending or failed.
+    result_state = models.CharField(
+        max_length=16, choices=ResultState.choices, blank=True, db_index=True
+    )
+    state_reason = models.TextField(
+        blank=True,
+        help_text="Why the result is not assessable or inconclusive, in words for the clinician.",
+    )
 
     objects = AnalysisQuerySet.as_manager()
 

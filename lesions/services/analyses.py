@@ -21,7 +21,14 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from lesions.models import PENDING_STATUSES, Analysis, AnalysisStatus, LesionImage, User
+from lesions.models import (
+    PENDING_STATUSES,
+    Analysis,
+    AnalysisStatus,
+    LesionImage,
+    ResultState,
+    User,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +133,17 @@ class ServedModelInfo:
     sha256: str
 
 
+def result_state_of(result: dict) -> dict[str, str]:
+    """The one message a prediction gives: uncertain is never shown as a risk level."""
+    if result.get("result_state"):
+        state, reason = result["result_state"], result.get("state_reason", "")
+    elif result["uncertain"]:
+        state, reason = ResultState.INCONCLUSIVE, result["uncertainty_message"]
+    else:
+        state, reason = result["risk_level"], ""
+    return {"result_state": state, "state_reason": reason}
+
+
 def complete_analysis(
     *,
     claim: Claim,
@@ -158,6 +176,7 @@ def complete_analysis(
         "malignant_probability": result["malignant_probability"],
         "tta_views": result["tta_views"],
         "tta_spread": result["tta_spread"],
+        **result_state_of(result),
     }
     for name, value in fields.items():
         setattr(analysis, name, value)
