@@ -3,8 +3,14 @@
 Order matters: cheap checks on the raw bytes first (size, magic number), then the
 header (pixel count, so decompression bombs are refused before anything is
 decoded), then a full decode (truncated and corrupt files fail here). What is
-stored is a re-encoded copy: EXIF orientation applied, every metadata block
-(EXIF, GPS, XMP, text chunks) dropped, and the pixels converted to 8-bit sRGB.
+stored is a re-encoded copy: EXIF orientation applied, the embedded colour profile
+applied and then dropped (the pixels are 8-bit sRGB), and nothing else kept: no EXIF,
+GPS, ICC profile, comment, XMP or text chunk survives in the file or its thumbnail.
+
+Memory is bounded: the decoded frame of the largest accepted upload (40 megapixels at
+4 bytes) is 160 MB, and what is kept is reduced to at most ``MAX_KEPT_PIXELS`` at once:
+a JPEG is reduced while it is decoded (libjpeg's DCT scaling, Pillow's draft mode), so
+it never costs more than the reduced size; a PNG cannot be, so it is reduced right after.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
+# Larger images are kept reduced (by 2, 4 or 8) to at most this many pixels: 4,000 px a side
+# is far beyond what the classifier (160-224 px) or a clinician's screen needs.
+MAX_KEPT_PIXELS = 16_000_000
 MIN_SIDE = 32
 THUMBNAIL_SIDE = 384
 
@@ -86,19 +95,28 @@ def clean_image(data: bytes) -> CleanImage:
         _verify_png_checksums(data)
     else:
         check_jpeg_structure(data)
+        _reduce_while_decoding(image)
     try:
         image.load()
     except _DECODE_ERRORS as exc:
         raise _corrupt() from exc
-    rgb = to_rgb(_apply_orientation(image))
+    # Read what the encoder reuses before the decoded frame is released.
+    jpeg_params = _jpeg_params(image) if image_format == "JPEG" else {}
+    rgb = to_rgb(_apply_orientation(_reduce_after_decoding(image)))
+    del image
     return CleanImage(
-        content=_encode(rgb, image_format, original=image),
+        content=_encode(rgb, image_format, jpeg_params=jpeg_params),
         format=image_format,
         width=rgb.width,
         height=rgb.height,
-        upload_sha256=hashlib.sha256(data).hexdigest(),
+        upload_sha256=sha256_of(data),
         thumbnail=make_thumbnail(rgb),
     )
+
+
+def sha256_of(data: bytes) -> str:
+    """The upload's hash, which identifies a duplicate before anything is decoded."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def sniff_format(data: bytes) -> str:
@@ -113,27 +131,42 @@ def sniff_format(data: bytes) -> str:
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
-    """8-bit sRGB pixels from any mode a JPEG or PNG can carry."""
+    """8-bit sRGB pixels from any mode a JPEG or PNG can carry, with no metadata attached.
+
+    An embedded colour profile is applied (a wide-gamut or greyscale profile changes the
+    colours the pixels mean), then dropped: what is stored is plain sRGB. An RGB image
+    without a profile is returned itself (its metadata cleared), not copied.
+    """
+    profile = _embedded_profile(image)
     if image.mode.startswith("I"):
-        # 16-bit grayscale: convert("L") would clip every value above 255 to white.
-        levels = np.asarray(image, dtype=np.float64).clip(0, 65535) / 257.0
-        image = Image.fromarray(np.round(levels).astype(np.uint8), mode="L")
+        image = _sixteen_bit_to_eight(image)
+    alpha = None
     if _has_transparency(image):
         # Flatten onto white: the classifier and the eye both expect an opaque photo.
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    icc_profile = image.info.get("icc_profile")
-    if icc_profile and image.mode in ("RGB", "CMYK"):
-        converted = _icc_to_srgb(image, icc_profile)
-        if converted is not None:
-            return converted
-    return image.convert("RGB") if image.mode != "RGB" else image
+        with_alpha = image.convert("LA" if image.mode in ("L", "LA", "La") else "RGBA")
+        alpha = with_alpha.getchannel("A")
+        image = with_alpha.convert(with_alpha.mode[:-1])
+        del with_alpha
+    elif image.mode not in ("L", "RGB", "CMYK"):
+        image = image.convert("RGB")
+    rgb = _profile_to_srgb(image, profile) if profile is not None else None
+    if rgb is None:
+        rgb = image.convert("RGB") if image.mode != "RGB" else image
+    del image
+    if alpha is not None:
+        flattened = Image.new("RGB", rgb.size, (255, 255, 255))
+        flattened.paste(rgb, mask=alpha)
+        rgb = flattened
+    rgb.info.clear()  # Pillow's encoders write a comment or profile found here
+    return rgb
 
 
 def make_thumbnail(rgb: Image.Image) -> bytes:
-    thumbnail = rgb.copy()
-    thumbnail.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    scale = min(1.0, THUMBNAIL_SIDE / max(rgb.size))
+    size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+    # resize() with a reducing gap never copies the full-size image first.
+    thumbnail = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    thumbnail.info.clear()
     out = io.BytesIO()
     thumbnail.save(out, "JPEG", quality=85)
     return out.getvalue()
@@ -240,7 +273,9 @@ def _verify_png_checksums(data: bytes) -> None:
 
 def _apply_orientation(image: Image.Image) -> Image.Image:
     try:
-        return ImageOps.exif_transpose(image)
+        # In place: a copy would double the memory of an image that needs no turning.
+        ImageOps.exif_transpose(image, in_place=True)
+        return image
     except Exception:  # a broken EXIF block must not refuse a good photo
         logger.warning("Unreadable EXIF orientation; image kept as stored", exc_info=True)
         return image
@@ -250,30 +285,88 @@ def _has_transparency(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
 
 
-def _icc_to_srgb(image: Image.Image, icc_profile: bytes) -> Image.Image | None:
+_PROFILE_MODES = {"GRAY": "L", "RGB": "RGB", "CMYK": "CMYK"}
+
+
+def _embedded_profile(image: Image.Image) -> ImageCms.ImageCmsProfile | None:
+    icc_profile = image.info.get("icc_profile")
+    if not icc_profile:
+        return None
     try:
-        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-        return ImageCms.profileToProfile(image, source, _SRGB, outputMode="RGB")
+        return ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        logger.info("Embedded ICC profile not readable; converting without it")
+        return None
+
+
+def _profile_to_srgb(image: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image | None:
+    """The pixels in sRGB, or None when the profile does not describe them (then ignored)."""
+    space = profile.profile.xcolor_space.strip()
+    if _PROFILE_MODES.get(space) != image.mode:
+        logger.info("ICC profile for %s does not fit a %s image; ignored", space, image.mode)
+        return None
+    try:
+        return ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         logger.info("Embedded ICC profile not usable; converting without it")
         return None
 
 
-def _encode(rgb: Image.Image, image_format: str, *, original: Image.Image) -> bytes:
+def _sixteen_bit_to_eight(image: Image.Image) -> Image.Image:
+    """16-bit greyscale scaled to 8 bits (convert("L") would clip every value above 255)."""
+    levels = np.asarray(image, dtype=np.uint32)  # in place from here: no float copies
+    np.clip(levels, 0, 65535, out=levels)
+    levels += 128
+    levels //= 257
+    return Image.fromarray(levels.astype(np.uint8), mode="L")
+
+
+def _reduction_factor(width: int, height: int) -> int:
+    """The smallest of 1, 2, 4, 8 that brings the image within MAX_KEPT_PIXELS."""
+    for factor in (1, 2, 4, 8):
+        if (width // factor) * (height // factor) <= MAX_KEPT_PIXELS:
+            return factor
+    return 8  # unreachable while MAX_PIXELS <= 64 x MAX_KEPT_PIXELS
+
+
+def _reduce_while_decoding(image: Image.Image) -> None:
+    """JPEG only: ask libjpeg to decode at 1/2, 1/4 or 1/8 scale, so memory stays bounded."""
+    factor = _reduction_factor(*image.size)
+    if factor > 1:
+        width, height = image.size
+        image.draft(image.mode, (width // factor, height // factor))
+
+
+def _reduce_after_decoding(image: Image.Image) -> Image.Image:
+    factor = _reduction_factor(*image.size)
+    if factor == 1:
+        return image
+    try:
+        return image.reduce(factor)
+    except ValueError:  # modes reduce() does not take (palette, 1-bit, 16-bit grey)
+        size = (image.width // factor, image.height // factor)
+        return image.resize(size, Image.Resampling.NEAREST)
+
+
+def _jpeg_params(image: Image.Image) -> dict[str, object]:
+    params: dict[str, object] = {"quality": 95}
+    quantization = getattr(image, "quantization", None)
+    if quantization:
+        # Reusing the upload's quantisation tables avoids a visible generation loss.
+        params = {"qtables": quantization}
+        sampling = JpegImagePlugin.get_sampling(image)
+        if sampling != -1:
+            params["subsampling"] = sampling
+    return params
+
+
+def _encode(rgb: Image.Image, image_format: str, *, jpeg_params: dict[str, object]) -> bytes:
     """Re-encode without any metadata. PNG stays lossless; JPEG keeps its own quality."""
     out = io.BytesIO()
     if image_format == "PNG":
         rgb.save(out, "PNG")
-        return out.getvalue()
-    params: dict[str, object] = {"quality": 95}
-    quantization = getattr(original, "quantization", None)
-    if quantization:
-        # Reusing the upload's quantisation tables avoids a visible generation loss.
-        params = {"qtables": quantization}
-        sampling = JpegImagePlugin.get_sampling(original)
-        if sampling != -1:
-            params["subsampling"] = sampling
-    rgb.save(out, "JPEG", **params)
+    else:
+        rgb.save(out, "JPEG", **jpeg_params)
     return out.getvalue()
 
 

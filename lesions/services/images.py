@@ -32,7 +32,13 @@ def add_lesion_image(
     under a random name. Files are written before the rows; should a caller's enclosing
     transaction roll back later, the two files stay behind unreferenced (never the reverse).
     """
-    clean = imaging.clean_image(imaging.read_upload(uploaded_file))
+    data = imaging.read_upload(uploaded_file)
+    upload_sha256 = imaging.sha256_of(data)
+    # The same bytes again are refused by their hash, before paying for a decode.
+    if already_uploaded(lesion=lesion, upload_sha256=upload_sha256):
+        raise ValidationError(DUPLICATE_IMAGE_MESSAGE, code="duplicate_image")
+    clean = imaging.clean_image(data)
+    del data
     image = LesionImage(
         lesion=lesion,
         captured_on=captured_on,
@@ -68,6 +74,10 @@ def add_lesion_image(
         _delete_files(image)
         raise
     return image
+
+
+def already_uploaded(*, lesion: Lesion, upload_sha256: str) -> bool:
+    return LesionImage.objects.filter(lesion=lesion, content_sha256=upload_sha256).exists()
 
 
 def delete_lesion_image(*, image: LesionImage, deleted_by: User | None) -> None:

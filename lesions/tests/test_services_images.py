@@ -8,7 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from lesions import services
+from lesions import imaging, services
+from lesions.services import images as images_service
 from lesions.models import AuditAction, AuditEvent, LesionImage
 from lesions.tests.factories import LesionFactory, LesionImageFactory
 from lesions.tests.images import jpeg_bytes, sample_bytes, stored_files
@@ -160,8 +161,24 @@ def test_duplicate_that_slips_past_validation_is_refused_by_the_database(
     # Two simultaneous uploads both pass full_clean(); the unique constraint decides.
     upload(lesion, clinician, sample_bytes("akiec"))
     monkeypatch.setattr(LesionImage, "full_clean", lambda self, **kwargs: None)
+    monkeypatch.setattr(images_service, "already_uploaded", lambda **kwargs: False)
     with pytest.raises(ValidationError) as caught:
         upload(lesion, clinician, sample_bytes("akiec"))
     assert caught.value.code == "duplicate_image"
     assert LesionImage.objects.count() == 1
     assert len(stored_files(media_root)) == 2
+
+
+def test_duplicate_is_refused_by_its_hash_before_it_is_decoded(
+    lesion, clinician, media_root, monkeypatch
+):
+    upload(lesion, clinician, sample_bytes("df"))
+
+    def must_not_decode(data):
+        raise AssertionError("a duplicate was decoded")
+
+    monkeypatch.setattr(imaging, "clean_image", must_not_decode)
+    with pytest.raises(ValidationError) as caught:
+        upload(lesion, clinician, sample_bytes("df"))
+    assert caught.value.code == "duplicate_image"
+    assert LesionImage.objects.count() == 1
