@@ -102,7 +102,9 @@ def clean_image(data: bytes) -> CleanImage:
         raise _corrupt() from exc
     # Read what the encoder reuses before the decoded frame is released.
     jpeg_params = _jpeg_params(image) if image_format == "JPEG" else {}
-    rgb = to_rgb(_apply_orientation(_reduce_after_decoding(image)))
+    # Rebinding drops the full-size frame as soon as the reduced one exists.
+    image = _apply_orientation(_reduce_after_decoding(image))
+    rgb = to_rgb(image)
     del image
     return CleanImage(
         content=_encode(rgb, image_format, jpeg_params=jpeg_params),
@@ -143,7 +145,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
     alpha = None
     if _has_transparency(image):
         # Flatten onto white: the classifier and the eye both expect an opaque photo.
-        with_alpha = image.convert("LA" if image.mode in ("L", "LA", "La") else "RGBA")
+        target = "LA" if image.mode in ("L", "LA", "La") else "RGBA"
+        with_alpha = image if image.mode == target else image.convert(target)
         alpha = with_alpha.getchannel("A")
         image = with_alpha.convert(with_alpha.mode[:-1])
         del with_alpha
@@ -341,6 +344,11 @@ def _reduce_after_decoding(image: Image.Image) -> Image.Image:
     factor = _reduction_factor(*image.size)
     if factor == 1:
         return image
+    if image.mode in ("RGBA", "LA"):
+        # Image.reduce() would first copy the whole frame to premultiplied alpha (+100 %
+        # memory); the core reduce averages the channels as they are, which differs only at
+        # the edges of half-transparent areas, flattened onto white right after anyway.
+        return image._new(image.im.reduce((factor, factor), (0, 0, *image.size)))
     try:
         return image.reduce(factor)
     except ValueError:  # modes reduce() does not take (palette, 1-bit, 16-bit grey)
