@@ -10,9 +10,11 @@ switched on by one variable:
 - ``DJANGO_ENV=production``  hardened settings that pass ``manage.py check --deploy``
 """
 
+import datetime
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -37,7 +39,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dermascan_site.apps.DermaScanAdminConfig",  # django.contrib.admin with the 2FA-aware site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -46,6 +48,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "classifier",
     "lesions",
     "training",
@@ -58,8 +64,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Before any body is read (CSRF's process_view, the views): needs request.user only.
+    "dermascan_site.security.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "dermascan_site.security.NoStoreMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
 ]
 
 ROOT_URLCONF = "dermascan_site.urls"
@@ -91,6 +103,34 @@ AUTH_USER_MODEL = "lesions.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "lesions:patient-list"
 LOGOUT_REDIRECT_URL = "login"
+
+AUTHENTICATION_BACKENDS = [
+    "dermascan_site.accounts.LockoutBackend",  # django-axes: refuses locked-out sign-ins
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in lockout (django-axes): after this many failures, counted by username and, apart,
+# by client address, both are refused for the cool-off period. Staff unlock a user from the
+# user list in the admin ("Unlock sign-in"), or with `manage.py axes_reset_username NAME`.
+AXES_FAILURE_LIMIT = env.int("DERMASCAN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("DERMASCAN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "dermascan_site.accounts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "dermascan_site.accounts.client_ip"
+# Reverse proxies in front of the web process (1 in docker-compose.yml); 0: REMOTE_ADDR is the client.
+DERMASCAN_TRUSTED_PROXIES = env.int("DERMASCAN_TRUSTED_PROXIES", default=0)
+
+# Two-factor sign-in (django-otp, TOTP): any user may set it up at /accounts/two-factor/;
+# with this on, staff must have passed it to use the admin.
+DERMASCAN_STAFF_REQUIRE_2FA = env.bool("DERMASCAN_STAFF_REQUIRE_2FA", default=False)
+OTP_TOTP_ISSUER = "DermaScan"
+
+# A session ends after this many idle minutes (each request restarts the clock) or when the
+# browser closes. The lesion page's status poller stops once no analysis is pending.
+SESSION_COOKIE_AGE = env.int("DERMASCAN_SESSION_IDLE_MINUTES", default=30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -142,10 +182,35 @@ STORAGES = {
     },
 }
 
-# Uploads: the application validates size itself (20 MB, see lesions); Django
-# spools anything larger than this to a temporary file instead of memory.
+# Uploads: an image may have 20 MB (lesions.imaging); a request body more than 1 MB above that
+# is refused from its Content-Length before anything is read (dermascan_site.security), and the
+# reverse proxy refuses it too. Django spools files above 5 MB to disk instead of memory;
+# form fields other than files may have 2.5 MB in all (Django's default).
+DERMASCAN_MAX_REQUEST_BYTES = 21 * 1024 * 1024
+# Callers not signed in (no session, no Authorization header) send sign-in forms, nothing more.
+DERMASCAN_ANONYMOUS_MAX_REQUEST_BYTES = 64 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(2.5 * 1024 * 1024)
+
+# Content-Security-Policy (django-csp): scripts only from our own static files (no inline
+# script anywhere; JSON data travels in <script type="application/json">, which is not run).
+# Styles: 'unsafe-inline' is kept for style *attributes* (the probability bars' widths in the
+# analysis card, the admin's thumbnails) and the small <style> blocks of Django's admin and
+# the API docs page; CSS cannot run script, and everything else stays 'self'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # Celery. Without REDIS_URL the broker is a folder on disk (kombu's filesystem
 # transport), so a laptop runs a real worker process with no service running.

@@ -106,7 +106,7 @@ def test_image_bytes_are_served_to_the_clinic_with_private_headers(clinician_cli
     response = clinician_client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
-    assert response["Cache-Control"] == "private, max-age=3600"
+    assert response["Cache-Control"] == "no-store"
     assert response["X-Content-Type-Options"] == "nosniff"
     body = b"".join(response.streaming_content)
     assert body == image.file.storage.open(image.file.name).read()

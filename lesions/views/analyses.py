@@ -69,7 +69,7 @@ def analysis_heatmap(request: HttpRequest, analysis_pk: int) -> FileResponse:
     except FileNotFoundError as exc:
         raise Http404("The heatmap file is missing from storage.") from exc
     response = FileResponse(handle, content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=3600"  # a heatmap never changes
+    response["Cache-Control"] = "no-store"  # health data: not even the browser keeps it
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -87,7 +87,7 @@ def stream_image(image: LesionImage, *, thumbnail: bool = False) -> FileResponse
         content_type="image/jpeg" if thumbnail else image.content_type,
         filename=f"lesion-image-{image.pk}{'-thumbnail' if thumbnail else ''}.{extension}",
     )
-    # Health data: the browser may keep it for the session's user, no shared cache may.
-    response["Cache-Control"] = "private, max-age=3600"
+    # Health data: kept by no cache, not even the browser's (it would outlive the session).
+    response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
