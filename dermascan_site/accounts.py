@@ -32,7 +32,9 @@ def client_ip(request: HttpRequest) -> str | None:
     whatever the client sent, so they are not trusted)."""
     proxies = settings.DERMASCAN_TRUSTED_PROXIES
     if proxies:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [
+            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        ]
         forwarded = [part for part in forwarded if part]
         if len(forwarded) >= proxies:
             return forwarded[-proxies]

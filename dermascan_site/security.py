@@ -32,7 +32,9 @@ _BODY_METHODS = ("POST", "PUT", "PATCH")
 
 def _error(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+        return JsonResponse(
+            {"error": {"code": code, "message": message, "fields": {}}}, status=status
+        )
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 

@@ -113,7 +113,9 @@ AUTHENTICATION_BACKENDS = [
 # by client address, both are refused for the cool-off period. Staff unlock a user from the
 # user list in the admin ("Unlock sign-in"), or with `manage.py axes_reset_username NAME`.
 AXES_FAILURE_LIMIT = env.int("DERMASCAN_LOGIN_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("DERMASCAN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_COOLOFF_TIME = datetime.timedelta(
+    minutes=env.int("DERMASCAN_LOGIN_COOLOFF_MINUTES", default=15)
+)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dermascan_site.accounts.lockout_response"

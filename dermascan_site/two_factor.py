@@ -50,7 +50,9 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         "config_url": device.config_url,
         "next": request.GET.get("next", ""),
     }
-    return render(request, "registration/two_factor.html", context, status=400 if form.errors else 200)
+    return render(
+        request, "registration/two_factor.html", context, status=400 if form.errors else 200
+    )
 
 
 def _pending_device(user) -> TOTPDevice:

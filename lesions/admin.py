@@ -1,8 +1,11 @@
 """Staff work here. Writes go through the services, so the admin is audited like the pages;
-images are shown through a permission-checked view, never through MEDIA_URL."""
+reads of patient data are audited and every list is scoped to the clinic (see
+``lesions.admin_scoping``); images are shown through a permission-checked view, never
+through MEDIA_URL."""
 
 from __future__ import annotations
 
+from axes.utils import reset as axes_reset
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
@@ -14,14 +17,19 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from lesions import selectors, services
+from lesions.admin_scoping import ClinicScopedAdmin
 from lesions.models import Analysis, AuditEvent, Clinic, Lesion, LesionImage, Patient, User
 from lesions.services.lesions import LESION_EDITABLE_FIELDS
 from lesions.services.patients import PATIENT_EDITABLE_FIELDS
 from lesions.views.images import stream_image
 
 
+ClinicFilter = admin.RelatedOnlyFieldListFilter  # offers only the clinics the user may see
+
+
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin):
+class ClinicAdmin(ClinicScopedAdmin):
+    clinic_lookup = "pk"
     list_display = ["name", "member_count", "patient_count", "created_at"]
     search_fields = ["name"]
 
@@ -45,9 +53,10 @@ class ClinicAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ClinicScopedAdmin, DjangoUserAdmin):
     list_display = ["username", "first_name", "last_name", "email", "clinic", "is_staff"]
-    list_filter = ["clinic", "is_staff", "is_superuser", "is_active"]
+    list_filter = [("clinic", ClinicFilter), "is_staff", "is_superuser", "is_active"]
+    actions = ["unlock_sign_in"]
     list_select_related = ["clinic"]
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
@@ -58,9 +67,18 @@ class UserAdmin(DjangoUserAdmin):
         ("Clinic", {"fields": ["clinic"]}),
     )
 
+    @admin.action(description="Unlock sign-in (forget failed attempts)", permissions=["change"])
+    def unlock_sign_in(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            axes_reset(username=user.get_username())
+        self.message_user(request, f"Sign-in unlocked for {len(queryset)} user(s).")
 
-class ServiceBackedAdmin(admin.ModelAdmin):
+
+class ServiceBackedAdmin(ClinicScopedAdmin):
     """Saves and deletes through the services, so admin edits are validated and audited."""
+
+    def audited_record(self, obj: Patient | Lesion | LesionImage) -> Patient | Lesion | LesionImage:
+        return obj
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         for record in queryset:
@@ -93,7 +111,7 @@ class PatientAdmin(ServiceBackedAdmin):
         "lesion_count",
         "updated_at",
     ]
-    list_filter = ["clinic", "sex", "fitzpatrick_skin_type"]
+    list_filter = [("clinic", ClinicFilter), "sex", "fitzpatrick_skin_type"]
     list_select_related = ["clinic"]
     search_fields = ["name", "medical_record_number"]
     date_hierarchy = "created_at"
@@ -166,7 +184,8 @@ class LesionAdmin(ServiceBackedAdmin):
         "image_count",
         "first_noted_on",
     ]
-    list_filter = ["status", "body_site", "body_view", "patient__clinic"]
+    list_filter = ["status", "body_site", "body_view", ("patient__clinic", ClinicFilter)]
+    clinic_lookup = "patient__clinic"
     list_select_related = ["patient__clinic"]
     search_fields = ["label", "patient__name", "patient__medical_record_number"]
     autocomplete_fields = ["patient"]
@@ -261,7 +280,8 @@ class LesionImageAdmin(ReanalyseMixin, ServiceBackedAdmin):
         "created_at",
     ]
     list_display_links = ["preview", "lesion"]
-    list_filter = ["modality", "lesion__patient__clinic", "lesion__body_site"]
+    list_filter = ["modality", ("lesion__patient__clinic", ClinicFilter), "lesion__body_site"]
+    clinic_lookup = "lesion__patient__clinic"
     list_select_related = ["lesion__patient", "uploaded_by"]
     search_fields = ["lesion__label", "lesion__patient__name", "content_sha256"]
     date_hierarchy = "captured_on"
@@ -301,7 +321,7 @@ class LesionImageAdmin(ReanalyseMixin, ServiceBackedAdmin):
         ]
 
     def file_view(self, request: HttpRequest, image_pk: int) -> FileResponse:
-        image = get_object_or_404(LesionImage, pk=image_pk)
+        image = get_object_or_404(self.get_queryset(request), pk=image_pk)
         if not self.has_view_permission(request, image):
             raise PermissionDenied
         thumbnail = request.GET.get("size") == "thumbnail" and bool(image.thumbnail)
@@ -347,7 +367,7 @@ class ModelAgeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Analysis)
-class AnalysisAdmin(ReanalyseMixin, admin.ModelAdmin):
+class AnalysisAdmin(ReanalyseMixin, ClinicScopedAdmin):
     """Staff review analyses here. Read-only: a result is never edited, only superseded
     by a new analysis (the actions below, or the lesion page's re-analyse button)."""
 
@@ -367,6 +387,7 @@ class AnalysisAdmin(ReanalyseMixin, admin.ModelAdmin):
     list_display_links = ["pk", "preview"]
     list_filter = ["status", "risk_level", "uncertain", ModelAgeFilter, "model_version"]
     list_select_related = ["image__lesion", "model_version"]
+    clinic_lookup = "image__lesion__patient__clinic"
     search_fields = ["=image__pk", "image__lesion__label", "top_class", "failure_reason"]
     date_hierarchy = "created_at"
     readonly_fields = [
@@ -413,6 +434,9 @@ class AnalysisAdmin(ReanalyseMixin, admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+    def audited_record(self, analysis: Analysis) -> LesionImage:
+        return analysis.image  # its page shows the image and the patient's result
 
     @admin.display(description="image")
     def preview(self, analysis: Analysis) -> str:
@@ -475,7 +499,7 @@ class AnalysisAdmin(ReanalyseMixin, admin.ModelAdmin):
         return redirect("admin:lesions_analysis_changelist")
 
     def heatmap_view(self, request: HttpRequest, analysis_pk: int) -> FileResponse:
-        analysis = get_object_or_404(Analysis, pk=analysis_pk)
+        analysis = get_object_or_404(self.get_queryset(request), pk=analysis_pk)
         if not self.has_view_permission(request, analysis):
             raise PermissionDenied
         if not analysis.heatmap:
@@ -488,7 +512,7 @@ class AnalysisAdmin(ReanalyseMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ClinicScopedAdmin):
     """The audit trail is evidence: staff read it, nobody adds, edits or deletes it."""
 
     list_display = [
@@ -500,7 +524,7 @@ class AuditEventAdmin(admin.ModelAdmin):
         "clinic",
         "changed_fields",
     ]
-    list_filter = ["action", "target_type", "clinic"]
+    list_filter = ["action", "target_type", ("clinic", ClinicFilter)]
     list_select_related = ["actor", "clinic"]
     search_fields = ["target_repr", "actor__username", "=patient_id", "=target_id"]
     date_hierarchy = "occurred_at"

@@ -4,6 +4,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from .lesion import Lesion
@@ -76,6 +77,16 @@ class LesionImage(models.Model):
 
     def __str__(self) -> str:
         return f"Image {self.pk} of {self.lesion} ({self.captured_on})"
+
+    def clean(self) -> None:
+        if self.captured_on and self.lesion_id:
+            born = self.lesion.patient.date_of_birth
+            if self.captured_on < born:
+                raise ValidationError(
+                    {
+                        "captured_on": f"This is before the patient's date of birth ({born:%d %b %Y})."
+                    }
+                )
 
     @property
     def megapixels(self) -> float:

@@ -3,13 +3,15 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING
 
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
 from .clinic import Clinic
-from .validators import validate_not_in_future
+from .validators import validate_date_of_birth
 
 if TYPE_CHECKING:
     from .user import User
@@ -29,6 +31,9 @@ class FitzpatrickSkinType(models.IntegerChoices):
     IV = 4, "IV — burns minimally, always tans"
     V = 5, "V — very rarely burns, tans very easily"
     VI = 6, "VI — never burns"
+
+
+NOTES_MAX_LENGTH = 10_000
 
 
 class PatientQuerySet(models.QuerySet["Patient"]):
@@ -53,7 +58,7 @@ class Patient(models.Model):
         help_text="The clinic's own identifier; unique within the clinic.",
     )
     name = models.CharField(max_length=200)
-    date_of_birth = models.DateField(validators=[validate_not_in_future])
+    date_of_birth = models.DateField(validators=[validate_date_of_birth])
     sex = models.CharField(max_length=16, choices=Sex.choices, default=Sex.UNKNOWN)
     fitzpatrick_skin_type = models.PositiveSmallIntegerField(
         "Fitzpatrick skin type",
@@ -61,7 +66,10 @@ class Patient(models.Model):
         null=True,
         blank=True,
     )
-    notes = models.TextField(blank=True)
+    # A text field's max_length only sizes the form; the validator holds for every writer.
+    notes = models.TextField(
+        blank=True, max_length=NOTES_MAX_LENGTH, validators=[MaxLengthValidator(NOTES_MAX_LENGTH)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -70,13 +78,19 @@ class Patient(models.Model):
     class Meta:
         ordering = ["name", "pk"]
         constraints = [
+            # "mrn-a-1" and "MRN-A-1" are one record number: unique ignoring case.
             models.UniqueConstraint(
-                fields=["clinic", "medical_record_number"],
+                "clinic",
+                Lower("medical_record_number"),
                 name="patient_record_number_unique_in_clinic",
+                violation_error_code="duplicate_record_number",
                 violation_error_message=(
                     "A patient with this medical record number already exists in this clinic."
                 ),
             ),
+        ]
+        permissions = [
+            ("review_all_clinics", "Can review the records of every clinic in the admin"),
         ]
         indexes = [models.Index(fields=["clinic", "name"])]
 

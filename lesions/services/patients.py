@@ -6,6 +6,7 @@ from typing import Any
 from django.db import transaction
 
 from lesions.models import AuditAction, Clinic, Patient, Sex, User
+from lesions.text import clean_name
 
 from ._changes import apply_changes
 from .audit import record_event
@@ -34,8 +35,8 @@ def create_patient(
 ) -> Patient:
     patient = Patient(
         clinic=clinic,
-        medical_record_number=medical_record_number.strip(),
-        name=name.strip(),
+        medical_record_number=clean_name(medical_record_number),
+        name=clean_name(name),
         date_of_birth=date_of_birth,
         sex=sex,
         fitzpatrick_skin_type=fitzpatrick_skin_type,
@@ -50,6 +51,9 @@ def create_patient(
 
 def update_patient(*, patient: Patient, changed_by: User | None, **changes: Any) -> Patient:
     """Change the given fields (see PATIENT_EDITABLE_FIELDS); the clinic never changes here."""
+    for field in ("name", "medical_record_number"):
+        if isinstance(changes.get(field), str):
+            changes[field] = clean_name(changes[field])
     with transaction.atomic():
         changed = apply_changes(patient, changes, editable=PATIENT_EDITABLE_FIELDS)
         patient.full_clean()

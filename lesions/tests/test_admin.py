@@ -78,7 +78,7 @@ def test_admin_image_view_needs_staff(client, records):
 def test_admin_image_view_needs_view_permission(records):
     from lesions.tests.factories import UserFactory
 
-    staff_without_rights = UserFactory(is_staff=True)
+    staff_without_rights = UserFactory(is_staff=True, clinic=records.lesion.patient.clinic)
     client = Client()
     client.force_login(staff_without_rights)
     file_url = reverse("admin:lesions_lesionimage_file", kwargs={"image_pk": records.pk})

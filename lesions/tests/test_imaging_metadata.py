@@ -60,9 +60,7 @@ def assert_only_decoding_data(data: bytes) -> None:
     assert SECRET not in data
     if data.startswith(b"\xff\xd8"):
         markers = jpeg_markers(data)
-        unexpected = {hex(marker) for marker, _ in markers} - {
-            hex(m) for m in ALLOWED_JPEG_MARKERS
-        }
+        unexpected = {hex(marker) for marker, _ in markers} - {hex(m) for m in ALLOWED_JPEG_MARKERS}
         assert not unexpected, f"JPEG markers not needed to decode: {unexpected}"
         for marker, payload in markers:
             if marker == 0xE0:

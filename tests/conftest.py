@@ -1,0 +1,11 @@
+# The clinical fixtures (clinics, clinicians, staff, per-test media folder) for site-wide tests.
+from lesions.tests.conftest import (  # noqa: F401
+    clinic,
+    clinician,
+    clinician_client,
+    media_root,
+    page,
+    other_clinician,
+    staff,
+    staff_client,
+)
