@@ -23,7 +23,6 @@ from lesions.services.lesions import LESION_EDITABLE_FIELDS
 from lesions.services.patients import PATIENT_EDITABLE_FIELDS
 from lesions.views.images import stream_image
 
-
 ClinicFilter = admin.RelatedOnlyFieldListFilter  # offers only the clinics the user may see
 
 

@@ -4,8 +4,8 @@ from lesions.tests.conftest import (  # noqa: F401
     clinician,
     clinician_client,
     media_root,
-    page,
     other_clinician,
+    page,
     staff,
     staff_client,
 )

@@ -82,11 +82,8 @@ class LesionImage(models.Model):
         if self.captured_on and self.lesion_id:
             born = self.lesion.patient.date_of_birth
             if self.captured_on < born:
-                raise ValidationError(
-                    {
-                        "captured_on": f"This is before the patient's date of birth ({born:%d %b %Y})."
-                    }
-                )
+                message = f"This is before the patient's date of birth ({born:%d %b %Y})."
+                raise ValidationError({"captured_on": message})
 
     @property
     def megapixels(self) -> float:

@@ -9,8 +9,8 @@ from django.utils import timezone
 from PIL import Image
 
 from lesions import imaging, services
-from lesions.services import images as images_service
 from lesions.models import AuditAction, AuditEvent, LesionImage
+from lesions.services import images as images_service
 from lesions.tests.factories import LesionFactory, LesionImageFactory
 from lesions.tests.images import jpeg_bytes, sample_bytes, stored_files
 
