@@ -41,7 +41,10 @@ def two_factor(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Two-factor sign-in is set up.")
             otp_login(request, device)
             return redirect(_next_url(request))
-        form.add_error("code", "That code is not valid. Check the time on your phone and retry.")
+        form.add_error(
+            "code",
+            "That code is not valid. Wait a few seconds, check your phone's clock, and retry.",
+        )
     context = {
         "form": form,
         "enrolled": device.confirmed,

@@ -113,6 +113,7 @@ class PatientAdmin(ServiceBackedAdmin):
     list_filter = [("clinic", ClinicFilter), "sex", "fitzpatrick_skin_type"]
     list_select_related = ["clinic"]
     search_fields = ["name", "medical_record_number"]
+    ordering = ["name", "pk"]  # also for the autocomplete, whose count annotation drops Meta's
     date_hierarchy = "created_at"
     inlines = [LesionInline]
 
