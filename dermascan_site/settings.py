@@ -150,7 +150,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 # Production serves collected files (collectstatic) through WhiteNoise; development serves them
 # straight from the app folders, so there is no STATIC_ROOT to keep in sync.
-STATIC_ROOT = BASE_DIR / "staticfiles" if PRODUCTION else None
+STATIC_ROOT = (
+    Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+    if PRODUCTION
+    else None
+)
 WHITENOISE_USE_FINDERS = not PRODUCTION
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
