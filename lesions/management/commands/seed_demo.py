@@ -18,7 +18,8 @@ from lesions import services
 from lesions.models import BodySite, BodyView, Clinic, Lesion, Modality, Patient, Sex, User
 
 DEMO_CLINIC = "DermaScan Demo Clinic"
-DEVELOPMENT_PASSWORD = "dermascan-demo"
+# Development only: without DEBUG the command refuses to run unless --password is given.
+DEVELOPMENT_PASSWORD = "dermascan-demo"  # noqa: S105
 DEMO_PATIENT = {
     "medical_record_number": "DEMO-0001",
     "name": "Alex Example",
