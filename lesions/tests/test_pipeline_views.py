@@ -82,7 +82,7 @@ def test_heatmap_is_streamed_from_storage(clinician_client, image):
     )
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert b"".join(response.streaming_content)[:2] == b"\xff\xd8"
-    assert "private" in response["Cache-Control"]
+    assert response["Cache-Control"] == "no-store"  # health data: no cache keeps it
 
 
 def test_failed_card_shows_the_reason_and_a_retry_button(clinician_client, image):
