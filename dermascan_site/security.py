@@ -57,10 +57,9 @@ class RequestBodyLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         refusal = self.refusal(request) if request.method in _BODY_METHODS else None
-        if refusal is not None:
-            refusal["Connection"] = "close"  # the unread body must not be taken as a request
-            return refusal
-        return self.get_response(request)
+        # No "Connection: close" on a refusal: WSGI leaves hop-by-hop headers to the server
+        # (Django's development server refuses them); gunicorn discards an unread body.
+        return refusal if refusal is not None else self.get_response(request)
 
     def refusal(self, request: HttpRequest) -> HttpResponse | None:
         declared = request.META.get("CONTENT_LENGTH") or ""

@@ -17,7 +17,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from lesions import selectors, services
-from lesions.admin_scoping import ClinicScopedAdmin
+from lesions.admin_scoping import ClinicScopedAdmin, scope_to_clinic
 from lesions.models import Analysis, AuditEvent, Clinic, Lesion, LesionImage, Patient, User
 from lesions.services.lesions import LESION_EDITABLE_FIELDS
 from lesions.services.patients import PATIENT_EDITABLE_FIELDS
@@ -479,10 +479,15 @@ class AnalysisAdmin(ReanalyseMixin, ClinicScopedAdmin):
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         extra_context = {
             **(extra_context or {}),
-            "outdated_count": selectors.images_analysed_by_older_models().count(),
+            "outdated_count": self.outdated_images(request).count(),
             "can_reanalyse": self.has_reanalyse_permission(request),
         }
         return super().changelist_view(request, extra_context)
+
+    def outdated_images(self, request: HttpRequest) -> QuerySet[LesionImage]:
+        """Images analysed by an older model, of the clinics this user reviews."""
+        images = selectors.images_analysed_by_older_models()
+        return scope_to_clinic(images, request.user, "lesion__patient__clinic")
 
     def reanalyse_outdated_view(self, request: HttpRequest) -> HttpResponse:
         """One click: every image whose newest result came from an older model version."""
@@ -490,7 +495,10 @@ class AnalysisAdmin(ReanalyseMixin, ClinicScopedAdmin):
             raise PermissionDenied
         if request.method != "POST":
             return redirect("admin:lesions_analysis_changelist")
-        analyses = services.reanalyse_outdated_images(requested_by=request.user)
+        analyses = services.reanalyse_images(
+            images=self.outdated_images(request).select_related("lesion"),
+            requested_by=request.user,
+        )
         self.message_user(
             request,
             f"{len(analyses)} image(s) analysed by an older model queued for analysis.",
