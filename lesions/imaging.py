@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import IO
@@ -45,6 +46,7 @@ _EXTENSIONS = {"JPEG": "jpg", "PNG": "png"}
 # Everything Pillow may raise on a malformed file while parsing or decoding it.
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError)
 _SRGB = ImageCms.createProfile("sRGB")
+_DECODE_SLOT = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -96,24 +98,27 @@ def clean_image(data: bytes) -> CleanImage:
     else:
         check_jpeg_structure(data)
         _reduce_while_decoding(image)
-    try:
-        image.load()
-    except _DECODE_ERRORS as exc:
-        raise _corrupt() from exc
-    # Read what the encoder reuses before the decoded frame is released.
-    jpeg_params = _jpeg_params(image) if image_format == "JPEG" else {}
-    # Rebinding drops the full-size frame as soon as the reduced one exists.
-    image = _apply_orientation(_reduce_after_decoding(image))
-    rgb = to_rgb(image)
-    del image
-    return CleanImage(
-        content=_encode(rgb, image_format, jpeg_params=jpeg_params),
-        format=image_format,
-        width=rgb.width,
-        height=rgb.height,
-        upload_sha256=sha256_of(data),
-        thumbnail=make_thumbnail(rgb),
-    )
+    # One decode at a time per process: the budget above holds per web worker process, even
+    # with several threads (gthread) or concurrent requests in it.
+    with _DECODE_SLOT:
+        try:
+            image.load()
+        except _DECODE_ERRORS as exc:
+            raise _corrupt() from exc
+        # Read what the encoder reuses before the decoded frame is released.
+        jpeg_params = _jpeg_params(image) if image_format == "JPEG" else {}
+        # Rebinding drops the full-size frame as soon as the reduced one exists.
+        image = _apply_orientation(_reduce_after_decoding(image))
+        rgb = to_rgb(image)
+        del image
+        return CleanImage(
+            content=_encode(rgb, image_format, jpeg_params=jpeg_params),
+            format=image_format,
+            width=rgb.width,
+            height=rgb.height,
+            upload_sha256=sha256_of(data),
+            thumbnail=make_thumbnail(rgb),
+        )
 
 
 def sha256_of(data: bytes) -> str:

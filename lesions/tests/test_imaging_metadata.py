@@ -186,3 +186,33 @@ def test_large_png_is_reduced_after_decoding():
     clean = imaging.clean_image(encode(image, "PNG"))
     assert (clean.width, clean.height) == (2500, 2000)
     assert_clean(clean)
+
+
+def test_one_decode_at_a_time_per_process(monkeypatch):
+    """Threads of one web worker (gthread) decode in turn, so the memory budget holds per
+    process, not per thread."""
+    import threading
+    import time
+
+    running, most = 0, 0
+    lock = threading.Lock()
+    original = imaging.to_rgb
+
+    def slow_to_rgb(image):
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return original(image)
+
+    monkeypatch.setattr(imaging, "to_rgb", slow_to_rgb)
+    data = encode(textured_image((64, 64)), "JPEG")
+    threads = [threading.Thread(target=imaging.clean_image, args=(data,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == 1
