@@ -116,6 +116,7 @@ class DermaScanAdminSite(admin.AdminSite):
     ``DERMASCAN_STAFF_REQUIRE_2FA`` is on; they are sent to set one up or enter a code."""
 
     login_form = AdminLoginForm
+    login_template = "admin/dermascan_login.html"  # adds the authenticator code field
 
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and not staff_needs_second_factor(request.user)

@@ -88,3 +88,15 @@ def test_staff_must_set_up_two_factor_when_the_setting_says_so(client, staff, se
 def test_staff_use_the_admin_without_a_second_factor_by_default(client, staff):
     assert sign_in(client, staff, path="/admin/login/").status_code == 302
     assert client.get("/admin/").status_code == 200
+
+
+def test_enrolled_staff_sign_in_to_the_admin_with_their_code(client, staff):
+    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    page = client.get("/admin/login/")
+    assert b'name="otp_token"' in page.content
+    refused = sign_in(client, staff, path="/admin/login/")
+    assert refused.status_code == 200
+    assert b"Enter the current code" in refused.content
+    forget_throttling(device)
+    assert sign_in(client, staff, current_code(device), path="/admin/login/").status_code == 302
+    assert client.get("/admin/").status_code == 200
