@@ -120,6 +120,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dermascan_site.accounts.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "dermascan_site.accounts.client_ip"
+AXES_VERBOSE = False  # attempts and lockouts are kept in the database (admin: Axes)
 # Reverse proxies in front of the web process (1 in docker-compose.yml); 0: REMOTE_ADDR is
 # the client.
 DERMASCAN_TRUSTED_PROXIES = env.int("DERMASCAN_TRUSTED_PROXIES", default=0)
