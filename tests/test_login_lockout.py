@@ -127,3 +127,26 @@ def test_session_ends_after_30_idle_minutes(client, settings):
     response = client.get(reverse("lesions:patient-list"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_drf_request_is_counted_and_locked_out_too(clinician):
+    """The API's token login passes DRF's Request to authenticate()."""
+    from rest_framework.parsers import JSONParser
+    from rest_framework.request import Request
+
+    def api_request() -> Request:
+        body = {"username": clinician.username}
+        django_request = RequestFactory().post(
+            "/api/v1/auth/login/", body, content_type="application/json", REMOTE_ADDR="10.2.2.2"
+        )
+        return Request(django_request, parsers=[JSONParser()])
+
+    for attempt in range(5):
+        assert (
+            authenticate(api_request(), username=clinician.username, password=f"no-{attempt}")
+            is None
+        )
+    locked = api_request()
+    assert authenticate(locked, username=clinician.username, password=TEST_PASSWORD) is None
+    assert getattr(locked, "axes_locked_out", False)
+    assert AccessAttempt.objects.get(username=clinician.username).failures_since_start >= 5
