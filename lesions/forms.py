@@ -60,10 +60,8 @@ class NewLesionForm(LesionForm):
     """What a click on the body map fills in: view, x, y and a guess of the body site."""
 
     class Meta(LesionForm.Meta):
-        # A new lesion is being monitored and has no confirmed diagnosis yet.
-        fields = tuple(
-            name for name in LESION_EDITABLE_FIELDS if name not in ("status", "confirmed_diagnosis")
-        )
+        # A new lesion is being monitored.
+        fields = tuple(name for name in LESION_EDITABLE_FIELDS if name != "status")
 
 
 class ImageUploadForm(forms.Form):

@@ -196,6 +196,10 @@ def complete_analysis(
         if saved_heatmap:
             analysis.heatmap.storage.delete(saved_heatmap)
         logger.info("Analysis %s was taken over by another attempt; result dropped.", analysis.pk)
+        return written
+    from .follow_up import refresh_follow_up  # follow_up -> selectors -> this module
+
+    refresh_follow_up(lesion_id=analysis.image.lesion_id)
     return written
 
 
