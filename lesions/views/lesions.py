@@ -17,6 +17,7 @@ from lesions.forms import (
 from lesions.models import Lesion
 
 from .access import clinician_required
+from .follow_up import follow_up_context
 from .patients import render_patient_page
 
 
@@ -139,6 +140,8 @@ def render_lesion_page(
         "x": lesion.map_x,
         "y": lesion.map_y,
         "status": lesion.status,
+        "evolving": lesion.evolving,
+        "evolving_reason": lesion.evolving_reason,
         "url": lesion.get_absolute_url(),
     }
     return render(
@@ -151,6 +154,7 @@ def render_lesion_page(
             "upload_form": upload_form,
             "markers": [marker],
             "image_analyses": selectors.image_analyses(lesion),
+            **follow_up_context(lesion),
         },
         status=status,
     )
