@@ -146,3 +146,27 @@ def test_worklist_shows_only_the_clinics_own_items(engine, evolving_lesion):
     response = client.get(reverse("lesions:home"))
     assert all(section.count == 0 for section in response.context["sections"])
     assert b"Left calf mole" not in response.content
+
+
+def test_compare_orders_by_capture_date_and_shows_both_results(clinician_client, evolving_lesion):
+    earlier, later = evolving_lesion.images.order_by("captured_on")
+    url = reverse("lesions:lesion-compare", kwargs={"lesion_pk": evolving_lesion.pk})
+    response = clinician_client.get(url, {"before": later.pk, "after": earlier.pk})  # reversed
+    assert response.status_code == 200
+    comparison = response.context["comparison"]
+    assert (comparison.earlier.image, comparison.later.image) == (earlier, later)
+    html = response.content.decode()
+    assert html.index('Earlier · <time datetime="2026-05-12"') < html.index("Later · <time")
+    assert html.count("data-compare-result") == 2
+    assert "Melanocytic nevus" in html and "Melanoma" in html
+    melanoma = next(row for row in comparison.class_changes if row["code"] == "mel")
+    assert melanoma["change"] > 50 and "Change in each class" in html
+    assert "Different modalities" not in html
+
+
+def test_compare_warns_when_modalities_differ(engine, clinician_client, clinician):
+    lesion = LesionFactory(patient__clinic=clinician.clinic)
+    analyse_sample(engine, lesion, "nv", captured_on=days_ago(30))
+    analyse_sample(engine, lesion, "df", captured_on=days_ago(1), modality="clinical")
+    url = reverse("lesions:lesion-compare", kwargs={"lesion_pk": lesion.pk})
+    assert "Different modalities" in clinician_client.get(url).content.decode()
