@@ -259,3 +259,34 @@ def compare_images(first: LesionImage, second: LesionImage) -> Comparison:
         class_changes=rows,
         different_modalities=earlier.modality != later.modality,
     )
+
+
+def review_agreement() -> dict[str, list[dict]]:
+    """How often reviewers agreed with the model, per model version and per predicted class.
+
+    Only current reviews count (a superseded review was a reading later corrected).
+    """
+    from classifier.labels import display_name
+
+    current = Review.objects.current()
+
+    def rows(group_by: list[str]) -> list[dict]:
+        grouped = (
+            current.values(*group_by)
+            .annotate(reviews=Count("pk"), agreed=Count("pk", filter=Q(agrees_with_model=True)))
+            .order_by(*group_by)
+        )
+        return [{**row, "rate": row["agreed"] / row["reviews"]} for row in grouped]
+
+    by_model = rows(["analysis__model_version__number", "analysis__model_id"])
+    for row in by_model:
+        number = row["analysis__model_version__number"]
+        row["model"] = (
+            f"v{number} {row['analysis__model_id']}"
+            if number
+            else (f"{row['analysis__model_id']} (default)")
+        )
+    by_class = rows(["analysis__top_class"])
+    for row in by_class:
+        row["class_name"] = display_name(row["analysis__top_class"])
+    return {"by_model": by_model, "by_class": by_class}
