@@ -514,4 +514,5 @@ class AuditEventAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+
 from lesions import admin_reviews  # noqa: E402, F401  (reviews and agreement figures)

@@ -14,9 +14,7 @@ urlpatterns = [
     path("patients/<int:patient_pk>/edit/", patients.patient_edit, name="patient-edit"),
     path("patients/<int:patient_pk>/delete/", patients.patient_delete, name="patient-delete"),
     path("patients/<int:patient_pk>/lesions/new/", lesions.lesion_create, name="lesion-create"),
-    path(
-        "patients/<int:patient_pk>/report/", follow_up.patient_report, name="patient-report"
-    ),
+    path("patients/<int:patient_pk>/report/", follow_up.patient_report, name="patient-report"),
     path(
         "patients/<int:patient_pk>/report.pdf",
         follow_up.patient_report_pdf,
