@@ -44,7 +44,7 @@ class TrendChart:
     width: int
     height: int
     series: list[Series]
-    x_ticks: list[tuple[float, str]]
+    x_ticks: list[tuple[float, str, str]]  # x, label, text-anchor (ends stay inside)
     y_ticks: list[tuple[float, str]]
     rows: list[dict]  # the text alternative: one row per visit
     plot_left: int = LEFT
@@ -115,7 +115,10 @@ def trend_chart(visits: Sequence[Visit]) -> TrendChart | None:
         width=WIDTH,
         height=HEIGHT,
         series=series,
-        x_ticks=[(x, f"{visit.captured_on:%d %b %y}") for x, visit in zip(xs, shown, strict=True)],
+        x_ticks=[
+            (x, f"{visit.captured_on:%d %b %y}", _anchor(x))
+            for x, visit in zip(xs, shown, strict=True)
+        ],
         y_ticks=[(round(y_of(p), 1), f"{round(p * 100)} %") for p in (0, 0.25, 0.5, 0.75, 1)],
         rows=rows,
     )
@@ -123,3 +126,11 @@ def trend_chart(visits: Sequence[Visit]) -> TrendChart | None:
 
 def _points(dots: list[tuple[float, float]]) -> str:
     return " ".join(f"{x},{y}" for x, y in dots)
+
+
+def _anchor(x: float) -> str:
+    if x <= LEFT + 30:
+        return "start"
+    if x >= WIDTH - RIGHT - 30:
+        return "end"
+    return "middle"
