@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from lesions.charts import TrendChart, trend_chart
 from lesions.models import Analysis, Lesion, LesionImage, Patient, Review, User
-from lesions.selectors import lesion_visits, lesions_of, newest_result_of
+from lesions.selectors import lesion_visits, lesions_of, newest_result_of, next_visit_of
 
 FIGURE_WIDTH, FIGURE_HEIGHT = 200, 470  # body-map.svg: each view's figure, in its units
 
@@ -75,7 +75,6 @@ def build_report(patient: Patient, *, generated_by: User) -> Report:
             if e.analysis
         }
     )
-    followed = [e.lesion.next_review_on for e in entries if e.lesion.status == "monitoring"]
     return Report(
         patient=patient,
         lesions=entries,
@@ -83,7 +82,7 @@ def build_report(patient: Patient, *, generated_by: User) -> Report:
         model_names=models,
         generated_by=generated_by,
         generated_at=timezone.localtime(),
-        next_visit_on=min((day for day in followed if day), default=None),
+        next_visit_on=next_visit_of(lesions),
     )
 
 

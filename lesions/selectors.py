@@ -3,6 +3,7 @@ record of another clinic is indistinguishable from one that does not exist (404)
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from django.db.models import Count, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -51,6 +52,16 @@ def get_image_for(user: User, image_pk: int) -> LesionImage:
     return get_object_or_404(
         LesionImage.objects.visible_to(user).select_related("lesion__patient"), pk=image_pk
     )
+
+
+def next_visit_of(lesions: list[Lesion]) -> datetime.date | None:
+    """A patient's next visit: the earliest next review of their followed lesions."""
+    dates = [
+        lesion.next_review_on
+        for lesion in lesions
+        if lesion.status == LesionStatus.MONITORING and lesion.next_review_on
+    ]
+    return min(dates, default=None)
 
 
 def latest_result_state() -> Subquery:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Value, When
 from django.utils import timezone
 
-from lesions.models import Analysis, AnalysisStatus, Lesion, Review, User
+from lesions.models import Analysis, AnalysisStatus, Lesion, LesionStatus, Review, User
 from lesions.selectors import latest_result_state
 
 ROWS_PER_SECTION = 50
@@ -31,7 +31,8 @@ def results_awaiting_review(user: User) -> QuerySet[Analysis]:
     return (
         Analysis.objects.visible_to(user)
         .latest_per_image()
-        .filter(status=AnalysisStatus.DONE, image__lesion__status="monitoring")
+        .filter(status=AnalysisStatus.DONE)
+        .exclude(image__lesion__status=LesionStatus.ARCHIVED)  # excised ones still need sign-off
         .exclude(Exists(Review.objects.filter(analysis=OuterRef("pk"))))
         .select_related("image__lesion__patient")
         .order_by(REVIEW_PRIORITY, "-finished_at", "-pk")

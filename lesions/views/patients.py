@@ -113,6 +113,7 @@ def render_patient_page(
             "lesions": lesions,
             "markers": markers,
             "new_lesion_form": new_lesion_form,
+            "next_visit_on": selectors.next_visit_of(lesions),
         },
         status=status,
     )
