@@ -205,6 +205,15 @@ def lesion_changes(lesion: Lesion) -> dict[int, Change]:
     return {change.current.analysis_id: change for change in changes}
 
 
+def get_analysis_with_reviews(analysis_pk: int) -> Analysis:
+    """An analysis (already checked visible) with its reviews, as the review panel needs."""
+    return (
+        Analysis.objects.select_related("image")
+        .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("reviewer")))
+        .get(pk=analysis_pk)
+    )
+
+
 def reviews_of(analysis: Analysis) -> QuerySet[Review]:
     """Every review of the analysis, newest (the current one) first."""
     return analysis.reviews.select_related("reviewer", "supersedes").order_by("-created_at", "-pk")

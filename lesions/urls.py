@@ -36,5 +36,10 @@ urlpatterns = [
     path("lesions/<int:lesion_pk>/analyses/", analyses.lesion_analyses, name="lesion-analyses"),
     path("analyses/<int:analysis_pk>/", analyses.analysis_card, name="analysis-card"),
     path("analyses/<int:analysis_pk>/review/", follow_up.analysis_review, name="analysis-review"),
+    path(
+        "analyses/<int:analysis_pk>/review-panel/",
+        follow_up.analysis_review_panel,
+        name="analysis-review-panel",
+    ),
     path("analyses/<int:analysis_pk>/heatmap/", analyses.analysis_heatmap, name="analysis-heatmap"),
 ]

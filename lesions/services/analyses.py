@@ -199,7 +199,10 @@ def complete_analysis(
         return written
     from .follow_up import refresh_follow_up  # follow_up -> selectors -> this module
 
-    refresh_follow_up(lesion_id=analysis.image.lesion_id)
+    try:
+        refresh_follow_up(lesion_id=analysis.image.lesion_id)
+    except Exception:  # the result is stored; the flag catches up with the next refresh
+        logger.exception("Could not update the follow-up of lesion %s.", analysis.image.lesion_id)
     return written
 
 

@@ -76,6 +76,11 @@ def test_melanoma_after_a_naevus_is_flagged_compared_and_reviewed(
     wait_until(analyses_done(1), timeout=90)
     upload(page, sample_path("mel"), today)
     wait_until(analyses_done(2), timeout=90)
+    # Without a reload, the panel beside the new result opens for review and shows the change.
+    melanoma = Analysis.objects.get(image__lesion=lesion, top_class="mel")
+    panel = page.locator(f'[data-review-panel="{melanoma.image_id}"][data-review-status="done"]')
+    expect(panel).to_be_visible(timeout=30_000)
+    expect(panel.locator("[data-change]")).to_contain_text("risk Low → High")
 
     # The lesion page: evolving, with the reason and the dates.
     page.reload()
@@ -90,7 +95,6 @@ def test_melanoma_after_a_naevus_is_flagged_compared_and_reviewed(
     evolving = page.locator(f'#worklist-evolving [data-lesion="{lesion.pk}"]')
     expect(evolving).to_be_visible()
     expect(evolving).to_contain_text("Left calf mole")
-    melanoma = Analysis.objects.get(image__lesion=lesion, top_class="mel")
     review_rows = page.locator(f'#worklist-review [data-analysis="{melanoma.pk}"]')
     expect(review_rows).to_have_count(1)
     expect(review_rows).to_contain_text("High risk")

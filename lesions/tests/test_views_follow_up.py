@@ -170,3 +170,15 @@ def test_compare_warns_when_modalities_differ(engine, clinician_client, clinicia
     analyse_sample(engine, lesion, "df", captured_on=days_ago(1), modality="clinical")
     url = reverse("lesions:lesion-compare", kwargs={"lesion_pk": lesion.pk})
     assert "Different modalities" in clinician_client.get(url).content.decode()
+
+
+def test_review_panel_fragment_opens_the_form_for_a_finished_result(
+    clinician_client, evolving_lesion
+):
+    later = evolving_lesion.images.order_by("-captured_on").first().analyses.get()
+    url = reverse("lesions:analysis-review-panel", kwargs={"analysis_pk": later.pk})
+    response = clinician_client.get(url)
+    html = response.content.decode()
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    assert 'data-review-status="done"' in html and "Sign off" in html
+    assert "risk Low → High" in html  # the change since the previous visit

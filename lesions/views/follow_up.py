@@ -66,6 +66,28 @@ def analysis_review(request: HttpRequest, analysis_pk: int) -> HttpResponse:
 
 
 @clinician_required
+@require_http_methods(["GET"])
+def analysis_review_panel(request: HttpRequest, analysis_pk: int) -> HttpResponse:
+    """The review panel alone (an HTML fragment): the lesion page swaps it in once the
+    result it belongs to has arrived."""
+    analysis = selectors.get_analysis_for(request.user, analysis_pk)
+    lesion = selectors.get_lesion_for(request.user, analysis.image.lesion_id)
+    context = follow_up_context(lesion)
+    response = render(
+        request,
+        "lesions/includes/review_panel.html",
+        {
+            "image": analysis.image,
+            "analysis": selectors.get_analysis_with_reviews(analysis.pk),
+            "changes": context["changes"],
+            "review_choices": context["review_choices"],
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@clinician_required
 @require_http_methods(["POST"])
 def lesion_next_review(request: HttpRequest, lesion_pk: int) -> HttpResponse:
     lesion = selectors.get_lesion_for(request.user, lesion_pk)
