@@ -80,7 +80,7 @@ class Review(models.Model):
         "self",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.CASCADE,  # only ever deleted together, with their analysis
         related_name="superseded_by",
         help_text="The earlier review of the same analysis that this one replaces.",
     )

@@ -112,3 +112,10 @@ def test_short_term_recheck_sets_the_next_review_three_months_on(melanoma, clini
     lesion.refresh_from_db()
     assert lesion.next_review_on == datetime.date.today() + datetime.timedelta(days=91)
     assert lesion.next_review_reason == "Short-term recheck (review)"
+
+
+def test_deleting_the_image_deletes_its_reviews_superseded_ones_too(melanoma, clinician):
+    review(melanoma, clinician)
+    review(melanoma, clinician, management="excise")
+    services.delete_lesion_image(image=melanoma.image, deleted_by=clinician)
+    assert not Review.objects.exists()
