@@ -7,6 +7,7 @@ to PDF without WeasyPrint fetching anything over HTTP (the image views need a se
 from __future__ import annotations
 
 import base64
+import datetime
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,8 +43,8 @@ class Report:
     body_map: SafeString
     model_names: list[str]
     generated_by: User
-    generated_at: object
-    next_visit_on: object
+    generated_at: datetime.datetime
+    next_visit_on: datetime.date | None
 
 
 def build_report(patient: Patient, *, generated_by: User) -> Report:
@@ -87,9 +88,25 @@ def build_report(patient: Patient, *, generated_by: User) -> Report:
 
 
 def render_pdf(html: str) -> bytes:
-    from weasyprint import HTML  # imported here: it loads Pango, which only this view needs
+    return _weasyprint_html()(string=html, base_url=None).write_pdf()
 
-    return HTML(string=html, base_url=None).write_pdf()
+
+@lru_cache(maxsize=1)
+def _weasyprint_html():
+    """WeasyPrint's HTML class, imported on first use: it loads Pango, which only the PDF needs.
+
+    Importing WeasyPrint sets Pillow's process-wide ``LOAD_TRUNCATED_IMAGES``; left on, the
+    upload validation and the engine would then accept truncated images. The report embeds
+    only complete stored images, so the flag is put back as it was.
+    """
+    from PIL import ImageFile
+
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        from weasyprint import HTML
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
+    return HTML
 
 
 def body_map_svg(entries: list[ReportLesion]) -> SafeString:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -197,8 +198,6 @@ def visit_of(analysis: Analysis) -> Visit:
 
 def lesion_changes(lesion: Lesion) -> dict[int, Change]:
     """Each visit's change since the previous assessable visit, by the later analysis id."""
-    from django.conf import settings
-
     changes = changes_between_visits(
         lesion_visits(lesion), margin=settings.DERMASCAN_EVOLVING_MARGIN
     )

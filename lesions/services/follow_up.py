@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from lesions.follow_up import ReviewFacts, latest_evolution, suggest_next_review
-from lesions.models import AuditAction, Lesion, Review, User
+from lesions.models import Analysis, AuditAction, Lesion, Review, User
 
 from .audit import record_event
 
@@ -79,8 +79,6 @@ def set_next_review(
 
 
 def _finished_at(analysis_id: int) -> datetime.datetime:
-    from lesions.models import Analysis
-
     return Analysis.objects.values_list("finished_at", flat=True).get(pk=analysis_id)
 
 

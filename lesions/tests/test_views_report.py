@@ -75,3 +75,11 @@ def test_printable_page_embeds_images_and_has_a_print_stylesheet(clinician_clien
     assert "@media print" in html and "data:image/jpeg;base64," in html
     assert html.count('class="lesion"') == 2 and "Download PDF" in html
     assert AuditEvent.objects.filter(action="exported", target_id=patient.pk).count() == 1
+
+
+def test_making_a_pdf_leaves_truncated_uploads_refused(clinician_client, patient):
+    from PIL import ImageFile
+
+    url = reverse("lesions:patient-report-pdf", kwargs={"patient_pk": patient.pk})
+    assert clinician_client.get(url).status_code == 200
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False  # WeasyPrint's import would turn it on
