@@ -16,6 +16,9 @@ def worklist_count(context: template.Context) -> int | None:
     user = getattr(request, "user", None)
     if user is None or not getattr(user, "is_clinician", False):
         return None
+    sections = context.get("sections")
+    if sections is not None:  # the worklist page itself has counted already
+        return sum(section.count for section in sections)
     from lesions.worklist import worklist_counts
 
     return sum(worklist_counts(user).values())
