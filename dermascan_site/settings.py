@@ -291,6 +291,9 @@ DERMASCAN_INFERENCE_BACKEND = env.str("DERMASCAN_INFERENCE_BACKEND", default="au
 # CPU threads per worker process (0: the runtime's default, i.e. every core). With several
 # worker processes on one machine, cores / processes avoids oversubscription.
 DERMASCAN_INFERENCE_THREADS = env.int("DERMASCAN_INFERENCE_THREADS", default=0)
+# Follow-up: a lesion is flagged evolving when its malignant probability rises by more than
+# this between two visits (besides a higher risk level or a benign -> malignant top class).
+DERMASCAN_EVOLVING_MARGIN = env.float("DERMASCAN_EVOLVING_MARGIN", default=0.15)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-analyses": {
         "task": "lesions.tasks.sweep_stale_analyses",

@@ -545,3 +545,6 @@ class AuditEventAdmin(ClinicScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+from lesions import admin_reviews  # noqa: E402, F401  (reviews and agreement figures)

@@ -9,7 +9,15 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
-from lesions.models import Lesion, LesionImage, Modality, Patient
+from lesions.models import (
+    Lesion,
+    LesionImage,
+    ManagementDecision,
+    Modality,
+    Patient,
+    ReviewBasis,
+    ReviewDiagnosis,
+)
 from lesions.models.validators import validate_not_in_future
 from lesions.services.lesions import LESION_EDITABLE_FIELDS
 from lesions.services.patients import PATIENT_EDITABLE_FIELDS
@@ -60,10 +68,8 @@ class NewLesionForm(LesionForm):
     """What a click on the body map fills in: view, x, y and a guess of the body site."""
 
     class Meta(LesionForm.Meta):
-        # A new lesion is being monitored and has no confirmed diagnosis yet.
-        fields = tuple(
-            name for name in LESION_EDITABLE_FIELDS if name not in ("status", "confirmed_diagnosis")
-        )
+        # A new lesion is being monitored.
+        fields = tuple(name for name in LESION_EDITABLE_FIELDS if name != "status")
 
 
 class ImageUploadForm(forms.Form):
@@ -108,3 +114,48 @@ def add_service_errors(
         if field == NON_FIELD_ERRORS:
             target = default_field
         form.add_error(target, messages)
+
+
+class ReviewForm(forms.Form):
+    """Sign-off of one result: agree with the model, or record another diagnosis."""
+
+    agrees_with_model = forms.TypedChoiceField(
+        label="Your reading",
+        choices=[("yes", "Agree with the model"), ("no", "Another diagnosis")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        initial="yes",
+    )
+    diagnosis = forms.ChoiceField(
+        label="Diagnosis (when not agreeing)",
+        choices=[("", "—"), *ReviewDiagnosis.choices],
+        required=False,
+    )
+    diagnosis_other = forms.CharField(label="Other diagnosis", max_length=200, required=False)
+    basis = forms.ChoiceField(choices=ReviewBasis.choices, initial=ReviewBasis.CLINICAL)
+    management = forms.ChoiceField(
+        label="Management decision",
+        choices=ManagementDecision.choices,
+        initial=ManagementDecision.MONITOR,
+    )
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args: Any, prefix_id: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if prefix_id:  # several forms on one page need distinct element ids
+            self.auto_id = f"review-{prefix_id}-%s"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("agrees_with_model") is False and not data.get("diagnosis"):
+            self.add_error("diagnosis", "Choose the diagnosis, or agree with the model.")
+        return data
+
+
+class NextReviewForm(forms.Form):
+    next_review_on = forms.DateField(
+        label="Next review",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Leave empty for no further review.",
+    )

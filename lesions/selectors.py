@@ -3,19 +3,38 @@ record of another clinic is indistinguishable from one that does not exist (404)
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, QuerySet
+from django.conf import settings
+from django.db.models import Count, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from lesions.models import Analysis, Lesion, LesionImage, Patient, User
+from lesions.follow_up import Change, Visit, changes_between_visits
+from lesions.models import (
+    Analysis,
+    AnalysisStatus,
+    Lesion,
+    LesionImage,
+    LesionStatus,
+    Patient,
+    Review,
+    User,
+)
 
 
 def patients_for(user: User, *, query: str = "") -> QuerySet[Patient]:
+    followed = Q(lesions__status=LesionStatus.MONITORING)
     return (
         Patient.objects.visible_to(user)
         .search(query)
-        .annotate(lesion_count=Count("lesions"))
+        .annotate(
+            lesion_count=Count("lesions"),
+            evolving_count=Count("lesions", filter=followed & Q(lesions__evolving=True)),
+            # A patient's next visit is the earliest next review of their followed lesions.
+            next_visit_on=Min("lesions__next_review_on", filter=followed),
+        )
         .order_by("name", "pk")  # Meta.ordering does not apply to aggregated queries
     )
 
@@ -36,10 +55,33 @@ def get_image_for(user: User, image_pk: int) -> LesionImage:
     )
 
 
+def next_visit_of(lesions: list[Lesion]) -> datetime.date | None:
+    """A patient's next visit: the earliest next review of their followed lesions."""
+    dates = [
+        lesion.next_review_on
+        for lesion in lesions
+        if lesion.status == LesionStatus.MONITORING and lesion.next_review_on
+    ]
+    return min(dates, default=None)
+
+
+def latest_result_state() -> Subquery:
+    """For annotating lesions: the result state of the newest visit's finished analysis."""
+    newest = (
+        Analysis.objects.latest_per_image()
+        .filter(image__lesion=OuterRef("pk"), status=AnalysisStatus.DONE)
+        .order_by("-image__captured_on", "-image__created_at", "-image__pk")
+        .values("result_state")[:1]
+    )
+    return Subquery(newest)
+
+
 def lesions_of(patient: Patient) -> QuerySet[Lesion]:
     """The patient's lesions with what the body map and the list need about their images."""
     return patient.lesions.annotate(
-        image_count=Count("images"), last_captured_on=Max("images__captured_on")
+        image_count=Count("images"),
+        last_captured_on=Max("images__captured_on"),
+        latest_state=latest_result_state(),
     ).order_by("first_noted_on", "pk")
 
 
@@ -85,12 +127,14 @@ class ImageAnalysis:
 
 
 def image_analyses(lesion: Lesion) -> list[ImageAnalysis]:
-    """Each image of the lesion, newest capture first, with the analysis the page shows."""
+    """Each image of the lesion, newest capture first, with the analysis the page shows
+    (and its reviews, newest first, for the review panel)."""
     newest = {
         analysis.image_id: analysis
         for analysis in Analysis.objects.filter(image__lesion=lesion)
         .latest_per_image()
         .select_related("model_version")
+        .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("reviewer")))
     }
     images = lesion.images.order_by("-captured_on", "-created_at", "-pk")
     return [ImageAnalysis(image=image, analysis=newest.get(image.pk)) for image in images]
@@ -123,3 +167,145 @@ def images_analysed_by_older_models() -> QuerySet[LesionImage]:
         .values("image_id")
     )
     return LesionImage.objects.filter(pk__in=outdated)
+
+
+# --- follow-up ---------------------------------------------------------------------------
+
+
+def lesion_visits(lesion: Lesion) -> list[Visit]:
+    """The lesion's visits in capture order: each image whose newest analysis finished."""
+    analyses = (
+        Analysis.objects.filter(image__lesion=lesion)
+        .latest_per_image()
+        .filter(status=AnalysisStatus.DONE)
+        .select_related("image")
+        .order_by("image__captured_on", "image__created_at", "image__pk")
+    )
+    return [visit_of(analysis) for analysis in analyses]
+
+
+def visit_of(analysis: Analysis) -> Visit:
+    return Visit(
+        analysis_id=analysis.pk,
+        captured_on=analysis.image.captured_on,
+        finished_on=timezone.localdate(analysis.finished_at),
+        result_state=analysis.result_state,
+        top_class=analysis.top_class,
+        malignant_probability=analysis.malignant_probability,
+        probabilities=dict(analysis.probabilities),
+    )
+
+
+def lesion_changes(lesion: Lesion) -> dict[int, Change]:
+    """Each visit's change since the previous assessable visit, by the later analysis id."""
+    changes = changes_between_visits(
+        lesion_visits(lesion), margin=settings.DERMASCAN_EVOLVING_MARGIN
+    )
+    return {change.current.analysis_id: change for change in changes}
+
+
+def get_analysis_with_reviews(analysis_pk: int) -> Analysis:
+    """An analysis (already checked visible) with its reviews, as the review panel needs."""
+    return (
+        Analysis.objects.select_related("image")
+        .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("reviewer")))
+        .get(pk=analysis_pk)
+    )
+
+
+def reviews_of(analysis: Analysis) -> QuerySet[Review]:
+    """Every review of the analysis, newest (the current one) first."""
+    return analysis.reviews.select_related("reviewer", "supersedes").order_by("-created_at", "-pk")
+
+
+def reviews_for(user: User) -> QuerySet[Review]:
+    return Review.objects.visible_to(user).select_related(
+        "reviewer", "analysis__image__lesion__patient"
+    )
+
+
+def newest_result_of(image: LesionImage) -> Analysis | None:
+    """The image's newest analysis if it finished (what compare and the report show)."""
+    newest = image.analyses.newest_first().select_related("model_version").first()
+    return newest if newest is not None and newest.status == AnalysisStatus.DONE else None
+
+
+@dataclass(frozen=True)
+class ComparedImage:
+    image: LesionImage
+    analysis: Analysis | None  # its newest analysis if finished
+
+
+@dataclass(frozen=True)
+class Comparison:
+    earlier: ComparedImage
+    later: ComparedImage
+    interval_days: int
+    class_changes: list[dict]  # per class: name, before, after, change (percentage points)
+    different_modalities: bool
+
+
+def compare_images(first: LesionImage, second: LesionImage) -> Comparison:
+    """Two images of a lesion, earlier capture first whatever order they were picked in."""
+    earlier, later = sorted(
+        (first, second), key=lambda image: (image.captured_on, image.created_at, image.pk)
+    )
+    before, after = newest_result_of(earlier), newest_result_of(later)
+    rows = []
+    if before is not None and after is not None and before.probabilities and after.probabilities:
+        from classifier.labels import display_name
+
+        codes = sorted(
+            set(before.probabilities) | set(after.probabilities),
+            key=lambda code: -after.probabilities.get(code, 0.0),
+        )
+        for code in codes:
+            p_before = 100 * before.probabilities.get(code, 0.0)
+            p_after = 100 * after.probabilities.get(code, 0.0)
+            rows.append(
+                {
+                    "code": code,
+                    "name": display_name(code),
+                    "before": p_before,
+                    "after": p_after,
+                    "change": p_after - p_before,
+                }
+            )
+    return Comparison(
+        earlier=ComparedImage(earlier, before),
+        later=ComparedImage(later, after),
+        interval_days=(later.captured_on - earlier.captured_on).days,
+        class_changes=rows,
+        different_modalities=earlier.modality != later.modality,
+    )
+
+
+def review_agreement() -> dict[str, list[dict]]:
+    """How often reviewers agreed with the model, per model version and per predicted class.
+
+    Only current reviews count (a superseded review was a reading later corrected).
+    """
+    from classifier.labels import display_name
+
+    current = Review.objects.current()
+
+    def rows(group_by: list[str]) -> list[dict]:
+        grouped = (
+            current.values(*group_by)
+            .annotate(reviews=Count("pk"), agreed=Count("pk", filter=Q(agrees_with_model=True)))
+            .order_by(*group_by)
+        )
+        return [{**row, "rate": row["agreed"] / row["reviews"]} for row in grouped]
+
+    by_model = rows(["analysis__model_version__number", "analysis__model_id"])
+    for row in by_model:
+        number = row["analysis__model_version__number"]
+        row["model"] = (
+            f"v{number} {row['analysis__model_id']}"
+            if number
+            else (f"{row['analysis__model_id']} (default)")
+        )
+    by_class = rows(["analysis__top_class"])
+    for row in by_class:
+        row["class_name"] = display_name(row["analysis__top_class"])
+    return {"by_model": by_model, "by_class": by_class}

@@ -6,6 +6,7 @@ from .clinic import Clinic
 from .lesion import BodySite, BodyView, ConfirmedDiagnosis, Lesion, LesionStatus
 from .lesion_image import LesionImage, Modality
 from .patient import FitzpatrickSkinType, Patient, Sex
+from .review import ManagementDecision, Review, ReviewBasis, ReviewDiagnosis
 from .user import User
 
 __all__ = [
@@ -25,7 +26,11 @@ __all__ = [
     "ConfirmedDiagnosis",
     "Modality",
     "Patient",
+    "ManagementDecision",
     "ResultState",
+    "Review",
+    "ReviewBasis",
+    "ReviewDiagnosis",
     "Sex",
     "User",
 ]

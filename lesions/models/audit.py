@@ -9,12 +9,14 @@ class AuditAction(models.TextChoices):
     CREATED = "created", "Created"
     CHANGED = "changed", "Changed"
     DELETED = "deleted", "Deleted"
+    EXPORTED = "exported", "Exported (report)"
 
 
 class AuditTarget(models.TextChoices):
     PATIENT = "patient", "Patient"
     LESION = "lesion", "Lesion"
     IMAGE = "image", "Image"
+    REVIEW = "review", "Review"
 
 
 class AuditEvent(models.Model):

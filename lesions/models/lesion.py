@@ -73,6 +73,10 @@ class LesionQuerySet(models.QuerySet["Lesion"]):
             return self.none()
         return self.filter(patient__clinic_id=user.clinic_id)
 
+    def followed_up(self) -> LesionQuerySet:
+        """Lesions still being followed (not excised or archived)."""
+        return self.filter(status=LesionStatus.MONITORING)
+
 
 class Lesion(models.Model):
     """One skin lesion of a patient, placed on the front or back body map."""
@@ -97,6 +101,22 @@ class Lesion(models.Model):
         blank=True,
         help_text="Only once confirmed (e.g. by histopathology); used to retrain the model.",
     )
+    # Follow-up state, kept up to date by lesions.services.follow_up after every new result,
+    # review or deleted image, so that lists and the worklist read it without recomputing.
+    evolving = models.BooleanField(
+        default=False, help_text="A later visit's result is worse than the previous visit's."
+    )
+    evolving_reason = models.CharField(max_length=300, blank=True)
+    evolving_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the result that showed the change finished."
+    )
+    next_review_on = models.DateField(
+        "next review",
+        null=True,
+        blank=True,
+        help_text="Suggested from the latest result or review; the clinician may change it.",
+    )
+    next_review_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

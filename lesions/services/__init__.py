@@ -1,10 +1,12 @@
 """Writes to the clinical records. Views, the API, the admin and commands call these only."""
 
 from .analyses import reanalyse_images, reanalyse_outdated_images, request_analysis
-from .audit import record_event, record_view
+from .audit import record_event, record_report, record_view
+from .follow_up import refresh_follow_up, set_next_review
 from .images import add_lesion_image, delete_lesion_image
 from .lesions import create_lesion, delete_lesion, update_lesion
 from .patients import create_patient, delete_patient, update_patient
+from .reviews import record_review
 
 __all__ = [
     "add_lesion_image",
@@ -15,9 +17,13 @@ __all__ = [
     "delete_patient",
     "reanalyse_images",
     "reanalyse_outdated_images",
+    "refresh_follow_up",
     "record_event",
+    "record_report",
+    "record_review",
     "record_view",
     "request_analysis",
+    "set_next_review",
     "update_lesion",
     "update_patient",
 ]

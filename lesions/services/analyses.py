@@ -196,6 +196,13 @@ def complete_analysis(
         if saved_heatmap:
             analysis.heatmap.storage.delete(saved_heatmap)
         logger.info("Analysis %s was taken over by another attempt; result dropped.", analysis.pk)
+        return written
+    from .follow_up import refresh_follow_up  # follow_up -> selectors -> this module
+
+    try:
+        refresh_follow_up(lesion_id=analysis.image.lesion_id)
+    except Exception:  # the result is stored; the flag catches up with the next refresh
+        logger.exception("Could not update the follow-up of lesion %s.", analysis.image.lesion_id)
     return written
 
 

@@ -6,9 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from lesions.models import AuditAction, AuditEvent, AuditTarget, Lesion, LesionImage, Patient, User
+from lesions.models import (
+    AuditAction,
+    AuditEvent,
+    AuditTarget,
+    Lesion,
+    LesionImage,
+    Patient,
+    Review,
+    User,
+)
 
-AuditedRecord = Patient | Lesion | LesionImage
+AuditedRecord = Patient | Lesion | LesionImage | Review
 
 
 def record_event(
@@ -36,6 +45,11 @@ def record_view(*, actor: User, target: AuditedRecord) -> AuditEvent:
     return record_event(actor=actor, action=AuditAction.VIEWED, target=target)
 
 
+def record_report(*, actor: User, patient: Patient) -> AuditEvent:
+    """A generated patient report (page or PDF) is a disclosure of the whole record."""
+    return record_event(actor=actor, action=AuditAction.EXPORTED, target=patient)
+
+
 def _target_type(target: AuditedRecord) -> AuditTarget:
     if isinstance(target, Patient):
         return AuditTarget.PATIENT
@@ -43,6 +57,8 @@ def _target_type(target: AuditedRecord) -> AuditTarget:
         return AuditTarget.LESION
     if isinstance(target, LesionImage):
         return AuditTarget.IMAGE
+    if isinstance(target, Review):
+        return AuditTarget.REVIEW
     raise TypeError(f"{type(target).__name__} is not an audited record")
 
 
@@ -51,4 +67,6 @@ def _patient_of(target: AuditedRecord) -> Patient:
         return target
     if isinstance(target, Lesion):
         return target.patient
+    if isinstance(target, Review):
+        return target.analysis.image.lesion.patient
     return target.lesion.patient

@@ -13,6 +13,7 @@ from lesions.models import AuditAction, Lesion, LesionImage, User
 
 from .analyses import request_analysis
 from .audit import record_event
+from .follow_up import refresh_follow_up
 
 DUPLICATE_IMAGE_MESSAGE = "This exact image was already uploaded for this lesion."
 
@@ -85,7 +86,9 @@ def delete_lesion_image(*, image: LesionImage, deleted_by: User | None) -> None:
     with transaction.atomic():
         record_event(actor=deleted_by, action=AuditAction.DELETED, target=image)
         heatmaps = [name for name in image.analyses.values_list("heatmap", flat=True) if name]
-        image.delete()  # its analyses go with it (cascade)
+        lesion_id = image.lesion_id
+        image.delete()  # its analyses (and their reviews) go with it (cascade)
+        refresh_follow_up(lesion_id=lesion_id)
         transaction.on_commit(lambda: _delete_files(image, heatmaps))
 
 

@@ -20,8 +20,9 @@ LESION_EDITABLE_FIELDS = (
     "map_y",
     "status",
     "first_noted_on",
-    "confirmed_diagnosis",
 )
+# The confirmed diagnosis is set by a review with histopathology as its basis
+# (lesions.services.reviews), never edited directly.
 
 
 def create_lesion(
@@ -35,7 +36,6 @@ def create_lesion(
     map_y: float,
     status: str = LesionStatus.MONITORING,
     first_noted_on: datetime.date | None = None,
-    confirmed_diagnosis: str = "",
 ) -> Lesion:
     lesion = Lesion(
         patient=patient,
@@ -46,7 +46,6 @@ def create_lesion(
         map_y=map_y,
         status=status,
         first_noted_on=first_noted_on or timezone.localdate(),
-        confirmed_diagnosis=confirmed_diagnosis,
     )
     with transaction.atomic():
         lesion.full_clean()

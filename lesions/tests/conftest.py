@@ -2,6 +2,7 @@ import pytest
 from django.test import Client
 
 from lesions.tests.browser import page  # noqa: F401  (headless Chromium for browser tests)
+from lesions.tests.engine import engine  # noqa: F401  (the default model, in-process)
 from lesions.tests.factories import ClinicFactory, ClinicianFactory, StaffFactory
 
 # Real Celery workers, beat and Redis for the analysis pipeline tests.

@@ -23,8 +23,10 @@ def test_clinician_places_a_lesion_on_the_body_map_and_uploads_an_image(
     page.get_by_label("Username").fill(clinician.username)
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
+    expect(page.get_by_role("heading", name="Worklist")).to_be_visible()  # the home page
     expect(page.get_by_text("Not a diagnostic device.", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Patients", exact=True).click()
+    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
 
     # Create a patient.
     page.get_by_role("link", name="New patient").click()

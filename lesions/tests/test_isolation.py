@@ -13,9 +13,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 import lesions.urls
-from lesions.models import Analysis, AuditEvent, Lesion, LesionImage, Patient
+from lesions.models import Analysis, AuditEvent, Lesion, LesionImage, Patient, Review
 from lesions.tests.factories import LesionImageFactory
 from lesions.tests.images import jpeg_bytes
+from lesions.tests.pipeline_data import finish
 
 pytestmark = pytest.mark.django_db
 
@@ -75,11 +76,12 @@ def foreign_records(clinician):
     """A patient with a lesion and an image in the clinician's clinic (the one to protect)."""
     image = LesionImageFactory(lesion__patient__clinic=clinician.clinic, uploaded_by=clinician)
     lesion = image.lesion
+    analysis = finish(image)  # a finished result, so that a review of it would be accepted
     return {
         "patient_pk": lesion.patient.pk,
         "lesion_pk": lesion.pk,
         "image_pk": image.pk,
-        "analysis_pk": image.analyses.get().pk,  # queued with the upload
+        "analysis_pk": analysis.pk,
         "format": "json",  # DRF format suffixes
     }
 
@@ -102,6 +104,10 @@ def post_data():
         "captured_on": "2024-01-01",
         "modality": "dermoscopic",
         "file": SimpleUploadedFile("x.jpg", jpeg_bytes(seed=99)),
+        "agrees_with_model": "yes",
+        "basis": "histopathology",
+        "management": "discharge",
+        "next_review_on": "2030-01-01",
     }
 
 
@@ -109,7 +115,12 @@ def snapshot(clinic):
     """The protected clinic's records (the other clinician may create in their own clinic)."""
     return (
         list(Patient.objects.filter(clinic=clinic).values_list("pk", "name", "notes")),
-        list(Lesion.objects.filter(patient__clinic=clinic).values_list("pk", "label", "map_x")),
+        list(
+            Lesion.objects.filter(patient__clinic=clinic).values_list(
+                "pk", "label", "map_x", "next_review_on", "confirmed_diagnosis"
+            )
+        ),
+        Review.objects.filter(analysis__image__lesion__patient__clinic=clinic).count(),
         list(LesionImage.objects.filter(lesion__patient__clinic=clinic).values_list("pk", "file")),
         list(
             Analysis.objects.filter(image__lesion__patient__clinic=clinic).values_list(

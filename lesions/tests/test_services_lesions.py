@@ -79,16 +79,13 @@ def test_update_lesion_refuses_bad_coordinates_and_keeps_the_old_ones(clinician)
     assert lesion.map_y == 0.4
 
 
-def test_confirmed_diagnosis_is_recorded_and_must_be_a_known_code(clinician):
+def test_confirmed_diagnosis_is_not_edited_directly(clinician):
+    """It comes from a histopathology review (see test_services_reviews)."""
     lesion = LesionFactory(patient__clinic=clinician.clinic)
-    assert lesion.confirmed_diagnosis == ""
-    with pytest.raises(ValidationError) as caught:
-        services.update_lesion(lesion=lesion, changed_by=clinician, confirmed_diagnosis="cancer")
-    assert "confirmed_diagnosis" in caught.value.message_dict
-    services.update_lesion(lesion=lesion, changed_by=clinician, confirmed_diagnosis="mel")
+    with pytest.raises(TypeError, match="confirmed_diagnosis"):
+        services.update_lesion(lesion=lesion, changed_by=clinician, confirmed_diagnosis="mel")
     lesion.refresh_from_db()
-    assert lesion.get_confirmed_diagnosis_display() == "Melanoma"
-    assert AuditEvent.objects.get().changed_fields == ["confirmed_diagnosis"]
+    assert lesion.confirmed_diagnosis == ""
 
 
 def test_delete_lesion_deletes_its_images_after_commit(

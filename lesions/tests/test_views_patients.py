@@ -30,10 +30,11 @@ def test_pages_need_a_login(client):
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_home_leads_to_the_patient_list(clinician_client):
+def test_home_is_the_worklist_which_links_to_the_patient_list(clinician_client):
     response = clinician_client.get("/")
-    assert response.status_code == 302
-    assert response["Location"] == LIST_URL
+    assert response.status_code == 200
+    assert "lesions/worklist.html" in [template.name for template in response.templates]
+    assert f'href="{LIST_URL}"' in response.content.decode()
 
 
 def test_staff_without_a_clinic_is_sent_to_the_admin(client):
@@ -130,6 +131,8 @@ def test_patient_page_shows_the_body_map_and_lesions(clinician_client, clinician
             "x": 0.25,
             "y": 0.5,
             "status": "monitoring",
+            "evolving": False,
+            "evolving_reason": "",
             "url": lesion.get_absolute_url(),
         }
     ]

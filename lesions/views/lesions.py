@@ -17,6 +17,7 @@ from lesions.forms import (
 from lesions.models import Lesion
 
 from .access import clinician_required
+from .follow_up import follow_up_context
 from .patients import render_patient_page
 
 
@@ -112,8 +113,14 @@ def lesion_compare(request: HttpRequest, lesion_pk: int) -> HttpResponse:
     if data is not None and not form.is_valid():
         # An id that is not an image of this lesion (perhaps of another clinic's): not found.
         raise Http404("No such image of this lesion.")
-    pair = (by_pk[form.cleaned_data["before"]], by_pk[form.cleaned_data["after"]]) if data else None
-    interval_days = abs((pair[1].captured_on - pair[0].captured_on).days) if pair else None
+    comparison = (
+        selectors.compare_images(
+            by_pk[form.cleaned_data["before"]], by_pk[form.cleaned_data["after"]]
+        )
+        if data
+        else None
+    )
+    pair = (comparison.earlier.image, comparison.later.image) if comparison else None
     return render(
         request,
         "lesions/lesion_compare.html",
@@ -122,7 +129,8 @@ def lesion_compare(request: HttpRequest, lesion_pk: int) -> HttpResponse:
             "patient": lesion.patient,
             "form": form,
             "pair": pair,
-            "interval_days": interval_days,
+            "comparison": comparison,
+            "interval_days": comparison.interval_days if comparison else None,
         },
     )
 
@@ -139,6 +147,8 @@ def render_lesion_page(
         "x": lesion.map_x,
         "y": lesion.map_y,
         "status": lesion.status,
+        "evolving": lesion.evolving,
+        "evolving_reason": lesion.evolving_reason,
         "url": lesion.get_absolute_url(),
     }
     return render(
@@ -151,6 +161,7 @@ def render_lesion_page(
             "upload_form": upload_form,
             "markers": [marker],
             "image_analyses": selectors.image_analyses(lesion),
+            **follow_up_context(lesion),
         },
         status=status,
     )

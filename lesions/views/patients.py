@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -15,14 +14,6 @@ from lesions.models import Patient
 from .access import clinician_required
 
 PATIENTS_PER_PAGE = 25
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """Clinicians start at their patient list; staff without a clinic at the admin."""
-    if request.user.is_staff and not request.user.is_clinician:
-        return redirect("admin:index")
-    return redirect("lesions:patient-list")
 
 
 @clinician_required
@@ -108,6 +99,8 @@ def render_patient_page(
             "x": lesion.map_x,
             "y": lesion.map_y,
             "status": lesion.status,
+            "evolving": lesion.evolving,
+            "evolving_reason": lesion.evolving_reason,
             "url": lesion.get_absolute_url(),
         }
         for number, lesion in enumerate(lesions, start=1)
@@ -120,6 +113,7 @@ def render_patient_page(
             "lesions": lesions,
             "markers": markers,
             "new_lesion_form": new_lesion_form,
+            "next_visit_on": selectors.next_visit_of(lesions),
         },
         status=status,
     )

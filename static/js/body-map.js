@@ -40,11 +40,18 @@
     var x = clamp01(Number(marker.x)) * Number(group.dataset.width);
     var y = clamp01(Number(marker.y)) * Number(group.dataset.height);
     var status = marker.status || "pending";
+    var classes = "body-map__marker body-map__marker--" + status;
+    if (marker.evolving) {
+      classes += " body-map__marker--evolving";
+    }
     var holder = marker.url
-      ? svgElement("a", { href: marker.url, class: "body-map__marker body-map__marker--" + status })
-      : svgElement("g", { class: "body-map__marker body-map__marker--" + status });
+      ? svgElement("a", { href: marker.url, class: classes })
+      : svgElement("g", { class: classes });
     var title = svgElement("title", {});
     title.textContent = marker.number ? marker.number + ". " + marker.label : marker.label;
+    if (marker.evolving) {
+      title.textContent += " (evolving: " + marker.evolving_reason + ")";
+    }
     holder.appendChild(title);
     holder.appendChild(svgElement("circle", { cx: x, cy: y, r: 8 }));
     if (marker.number) {

@@ -1,0 +1,93 @@
+"""Keeps each lesion's evolving flag and next-review date in step with its results.
+
+Called after every finished analysis, recorded review and deleted image, so the pages
+and lists read stored fields. A new result or review suggests the date again; the
+clinician may then change it (``set_next_review``).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from lesions.follow_up import ReviewFacts, latest_evolution, suggest_next_review
+from lesions.models import Analysis, AuditAction, Lesion, Review, User
+
+from .audit import record_event
+
+FOLLOW_UP_FIELDS = [
+    "evolving",
+    "evolving_reason",
+    "evolving_since",
+    "next_review_on",
+    "next_review_reason",
+]
+
+
+def refresh_follow_up(*, lesion_id: int) -> Lesion | None:
+    """Recompute the lesion's evolving flag and suggested next review; None if it is gone."""
+    from lesions.selectors import lesion_visits
+
+    with transaction.atomic():
+        lesion = Lesion.objects.select_for_update().filter(pk=lesion_id).first()
+        if lesion is None:
+            return None
+        visits = lesion_visits(lesion)
+        change = latest_evolution(visits, margin=settings.DERMASCAN_EVOLVING_MARGIN)
+        lesion.evolving = change is not None
+        lesion.evolving_reason = change.description[:300] if change else ""
+        lesion.evolving_since = _finished_at(change.current.analysis_id) if change else None
+        latest = visits[-1] if visits else None
+        review = _current_review_of(latest.analysis_id) if latest else None
+        reviewed_since_change = (
+            Review.objects.filter(
+                analysis__image__lesion=lesion, created_at__gte=lesion.evolving_since
+            ).exists()
+            if change
+            else False
+        )
+        suggestion = suggest_next_review(
+            latest,
+            evolving_unreviewed=change is not None and not reviewed_since_change,
+            review=review,
+        )
+        lesion.next_review_on = suggestion.next_review_on
+        lesion.next_review_reason = suggestion.reason
+        lesion.save(update_fields=[*FOLLOW_UP_FIELDS, "updated_at"])
+    return lesion
+
+
+def set_next_review(
+    *, lesion: Lesion, next_review_on: datetime.date | None, changed_by: User
+) -> Lesion:
+    """The clinician's own date (or none); kept until the next result or review."""
+    with transaction.atomic():
+        lesion.next_review_on = next_review_on
+        lesion.next_review_reason = "Set by a clinician" if next_review_on else ""
+        lesion.full_clean()
+        lesion.save(update_fields=["next_review_on", "next_review_reason", "updated_at"])
+        record_event(
+            actor=changed_by,
+            action=AuditAction.CHANGED,
+            target=lesion,
+            changed_fields=["next_review_on"],
+        )
+    return lesion
+
+
+def _finished_at(analysis_id: int) -> datetime.datetime:
+    return Analysis.objects.values_list("finished_at", flat=True).get(pk=analysis_id)
+
+
+def _current_review_of(analysis_id: int) -> ReviewFacts | None:
+    review = Review.objects.filter(analysis_id=analysis_id).current().first()
+    if review is None:
+        return None
+    return ReviewFacts(
+        management=review.management,
+        reviewed_on=timezone.localdate(review.created_at),
+        management_display=review.get_management_display(),
+    )

@@ -1,0 +1,112 @@
+"""The clinician's worklist (the home page): what needs someone to act, for one clinic.
+
+Each section is one query with everything its rows show joined in, so the page costs the
+same number of queries for 3 rows or 300.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Value, When
+from django.utils import timezone
+
+from lesions.models import Analysis, AnalysisStatus, Lesion, LesionStatus, Review, User
+from lesions.selectors import latest_result_state
+
+ROWS_PER_SECTION = 50
+# Results waiting for review: the ones a clinician should see first come first.
+REVIEW_PRIORITY = Case(
+    When(result_state="high", then=Value(0)),
+    When(result_state="inconclusive", then=Value(1)),
+    When(result_state="moderate", then=Value(2)),
+    When(result_state="not_assessable", then=Value(3)),
+    default=Value(4),
+    output_field=IntegerField(),
+)
+
+
+def results_awaiting_review(user: User) -> QuerySet[Analysis]:
+    """Each image's newest finished analysis that nobody has reviewed, High and uncertain first."""
+    return (
+        Analysis.objects.visible_to(user)
+        .latest_per_image()
+        .filter(status=AnalysisStatus.DONE)
+        .exclude(image__lesion__status=LesionStatus.ARCHIVED)  # excised ones still need sign-off
+        .exclude(Exists(Review.objects.filter(analysis=OuterRef("pk"))))
+        .select_related("image__lesion__patient")
+        .order_by(REVIEW_PRIORITY, "-finished_at", "-pk")
+    )
+
+
+def evolving_lesions(user: User) -> QuerySet[Lesion]:
+    """Followed lesions flagged evolving that nobody has reviewed since the change."""
+    reviewed_since = Review.objects.filter(
+        analysis__image__lesion=OuterRef("pk"), created_at__gte=OuterRef("evolving_since")
+    )
+    return (
+        Lesion.objects.visible_to(user)
+        .followed_up()
+        .filter(evolving=True)
+        .exclude(Exists(reviewed_since))
+        .select_related("patient")
+        .annotate(latest_state=latest_result_state())
+        .order_by("-evolving_since", "-pk")
+    )
+
+
+def follow_ups_due(user: User) -> QuerySet[Lesion]:
+    """Followed lesions whose next review is today or overdue, most overdue first."""
+    return (
+        Lesion.objects.visible_to(user)
+        .followed_up()
+        .filter(next_review_on__lte=timezone.localdate())
+        .select_related("patient")
+        .annotate(latest_state=latest_result_state())
+        .order_by("next_review_on", "pk")
+    )
+
+
+def failed_analyses(user: User) -> QuerySet[Analysis]:
+    """Images whose newest analysis failed (retry or retake)."""
+    return (
+        Analysis.objects.visible_to(user)
+        .latest_per_image()
+        .filter(status=AnalysisStatus.FAILED)
+        .select_related("image__lesion__patient")
+        .order_by("-finished_at", "-pk")
+    )
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    rows: list
+    count: int
+
+
+def worklist_for(user: User) -> list[Section]:
+    """The four sections of the home page, each with its first rows and its total."""
+    sections = [
+        ("review", "Results waiting for review", results_awaiting_review(user)),
+        ("evolving", "Evolving lesions", evolving_lesions(user)),
+        ("due", "Follow-ups due or overdue", follow_ups_due(user)),
+        ("failed", "Failed analyses", failed_analyses(user)),
+    ]
+    result = []
+    for key, title, rows in sections:
+        shown = list(rows[:ROWS_PER_SECTION])
+        count = len(shown) if len(shown) < ROWS_PER_SECTION else rows.count()
+        result.append(Section(key=key, title=title, rows=shown, count=count))
+    return result
+
+
+def worklist_counts(user: User) -> dict[str, int]:
+    """How many items each section holds (the navigation's counts)."""
+    return {
+        "review": results_awaiting_review(user).count(),
+        "evolving": evolving_lesions(user).count(),
+        "due": follow_ups_due(user).count(),
+        "failed": failed_analyses(user).count(),
+    }
