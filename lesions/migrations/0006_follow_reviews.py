@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lesions', '0004_analysis_result_state'),
+        ('lesions', '0005_sec_input_sanity'),
     ]
 
     operations = [
