@@ -10,11 +10,14 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
 from lesions import selectors
+from lesions.admin_scoping import ClinicScopedAdmin
 from lesions.models import Review
+from lesions.services.audit import AuditedRecord
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(ClinicScopedAdmin):
+    clinic_lookup = "analysis__image__lesion__patient__clinic"
     list_display = [
         "created_at",
         "patient",
@@ -33,6 +36,9 @@ class ReviewAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     change_list_template = "admin/lesions/review/change_list.html"
 
+    def audited_record(self, obj: Review) -> AuditedRecord:
+        return obj
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -45,7 +51,8 @@ class ReviewAdmin(admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict | None = None
     ) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "agreement": selectors.review_agreement()}
+        agreement = selectors.review_agreement(self.get_queryset(request))
+        extra_context = {**(extra_context or {}), "agreement": agreement}
         return super().changelist_view(request, extra_context=extra_context)
 
     @admin.display(description="patient", ordering="analysis__image__lesion__patient__name")

@@ -280,14 +280,15 @@ def compare_images(first: LesionImage, second: LesionImage) -> Comparison:
     )
 
 
-def review_agreement() -> dict[str, list[dict]]:
+def review_agreement(reviews: QuerySet[Review] | None = None) -> dict[str, list[dict]]:
     """How often reviewers agreed with the model, per model version and per predicted class.
 
+    ``reviews`` limits what is counted (the admin passes the reviews its user may see).
     Only current reviews count (a superseded review was a reading later corrected).
     """
     from classifier.labels import display_name
 
-    current = Review.objects.current()
+    current = (Review.objects.all() if reviews is None else reviews).current()
 
     def rows(group_by: list[str]) -> list[dict]:
         grouped = (

@@ -16,7 +16,15 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.urls import reverse
 
-from lesions.models import Analysis, AuditAction, AuditEvent, Lesion, LesionImage, Patient
+from lesions.models import (
+    Analysis,
+    AuditAction,
+    AuditEvent,
+    Lesion,
+    LesionImage,
+    Patient,
+    Review,
+)
 from lesions.tests.factories import ClinicianFactory, LesionImageFactory, UserFactory
 from lesions.tests.test_isolation import walk
 
@@ -32,13 +40,26 @@ def clinic_a_records(clinician):
         uploaded_by=clinician,
     )
     lesion = image.lesion
+    analysis = image.analyses.get()
+    # A stored review of clinic A's result (written directly: the walker needs a row, not
+    # the review workflow, which has its own tests).
+    review = Review.objects.create(
+        analysis=analysis,
+        reviewer=clinician,
+        agrees_with_model=False,
+        diagnosis="mel",
+        basis="clinical",
+        management="refer",
+        note="Protected Patientname review",
+    )
     return {
         "clinic": clinician.clinic,
         "user": clinician,
         "patient": lesion.patient,
         "lesion": lesion,
         "lesionimage": image,
-        "analysis": image.analyses.get(),
+        "analysis": analysis,
+        "review": review,
         "auditevent": AuditEvent.objects.filter(clinic=clinician.clinic).first(),
     }
 
