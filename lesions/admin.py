@@ -365,7 +365,14 @@ class AnalysisAdmin(ReanalyseMixin, admin.ModelAdmin):
         "inference_ms",
     ]
     list_display_links = ["pk", "preview"]
-    list_filter = ["status", "result_state", "risk_level", "uncertain", ModelAgeFilter, "model_version"]
+    list_filter = [
+        "status",
+        "result_state",
+        "risk_level",
+        "uncertain",
+        ModelAgeFilter,
+        "model_version",
+    ]
     list_select_related = ["image__lesion", "model_version"]
     search_fields = ["=image__pk", "image__lesion__label", "top_class", "failure_reason"]
     date_hierarchy = "created_at"

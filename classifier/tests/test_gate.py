@@ -87,7 +87,8 @@ def test_default_model_rejects_the_corpus_and_hardly_any_test_lesions(served_def
     corpus = nonlesion_corpus()
     states = [served_default.predict(image, heatmap=False).result_state for _, image in corpus]
     corpus_rate = np.mean([s == "not_assessable" for s in states])
-    assert corpus_rate >= 0.95, [n for (n, _), s in zip(corpus, states) if s != "not_assessable"]
+    missed = [n for (n, _), s in zip(corpus, states, strict=True) if s != "not_assessable"]
+    assert corpus_rate >= 0.95, missed
 
     metadata = data_dir() / "metadata.csv"
     if not metadata.is_file():
