@@ -138,7 +138,18 @@ class FeatureGate:
     @classmethod
     def from_file(cls, path: Path, *, threshold: float) -> FeatureGate:
         try:
-            with np.load(path) as stored:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise ArtifactError(f"cannot read the gate statistics {path}: {exc}") from None
+        return cls.from_bytes(data, threshold=threshold, name=str(path))
+
+    @classmethod
+    def from_bytes(
+        cls, data: bytes, *, threshold: float = float("inf"), name: str = "gate"
+    ) -> FeatureGate:
+        """The gate as stored (float16 statistics): what is served, so thresholds use it too."""
+        try:
+            with np.load(io.BytesIO(data)) as stored:
                 return cls(
                     means=stored["means"].astype(np.float64),
                     components=stored["components"].astype(np.float64),
@@ -146,8 +157,8 @@ class FeatureGate:
                     residual_variance=float(stored["residual_variance"]),
                     threshold=float(threshold),
                 )
-        except (OSError, KeyError, ValueError) as exc:
-            raise ArtifactError(f"cannot read the gate statistics {path}: {exc}") from None
+        except (OSError, KeyError, ValueError, EOFError) as exc:
+            raise ArtifactError(f"cannot read the gate statistics {name}: {exc}") from None
 
 
 def pooled_features(feature_maps: np.ndarray) -> np.ndarray:

@@ -52,7 +52,7 @@ def operating_point_sentence(card: ModelCard | None) -> str:
     """What the model can do at its served setting, in plain words, from the card's test figures.
 
     E.g. "At this setting the model rated about 8 in 10 melanomas of its test set High and
-    flagged about 9 in 10 malignant lesions as High or Moderate; about 4 in 10 benign
+    flagged more than 9 in 10 malignant lesions as High or Moderate; about 8 in 10 benign
     lesions were flagged too." Empty when the card has no measured operating point.
     """
     if card is None or not card.operating_point:
@@ -62,14 +62,20 @@ def operating_point_sentence(card: ModelCard | None) -> str:
     if not (mel.get("total") and mal.get("total") and benign.get("total")):
         return ""
 
-    def in_ten(counts: dict, *states: str) -> int:
-        return round(10 * sum(counts.get(s, 0) for s in states) / counts["total"])
+    def in_ten(counts: dict, *states: str) -> str:
+        share = sum(counts.get(s, 0) for s in states) / counts["total"]
+        if share >= 1:
+            return "all"
+        if share >= 0.95:
+            return "more than 9 in 10"
+        if share < 0.05:
+            return "fewer than 1 in 10"
+        return f"about {round(10 * share)} in 10"
 
     return (
-        f"At this setting the model rated about {in_ten(mel, 'high')} in 10 melanomas of its "
-        f"test set High and flagged about {in_ten(mal, 'high', 'moderate')} in 10 malignant "
-        f"lesions as High or Moderate; about {in_ten(benign, 'high', 'moderate')} in 10 benign "
-        "lesions were flagged too."
+        f"At this setting the model rated {in_ten(mel, 'high')} melanomas of its test set High "
+        f"and flagged {in_ten(mal, 'high', 'moderate')} malignant lesions as High or Moderate; "
+        f"{in_ten(benign, 'high', 'moderate')} benign lesions were flagged too."
     )
 
 

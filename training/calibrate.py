@@ -78,7 +78,9 @@ def calibrate_artifact(
 
     temperature = fit_temperature(val.logits, val_labels)
     log(f"temperature {temperature:.4f} (fitted on {len(val_labels)} val images)")
-    gate = FeatureGate.fit(train.features, train_labels, components=GATE_COMPONENTS)
+    fitted = FeatureGate.fit(train.features, train_labels, components=GATE_COMPONENTS)
+    gate_bytes = fitted.to_bytes()
+    gate = FeatureGate.from_bytes(gate_bytes)  # as it will be served (float16 statistics)
     passes_quality = val.quality == ""
     gate.set_threshold(val.features[passes_quality], reject_share=targets.reject_share)
     val_rejected = not_assessable(val, gate)
@@ -111,7 +113,6 @@ def calibrate_artifact(
             val_probs, val_labels, val_rejected, classes=classes, operating_point=operating_point
         )
     }
-    gate_bytes = gate.to_bytes()
     card.gate = {
         "file": GATE_FILE,
         "method": (

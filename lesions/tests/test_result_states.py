@@ -148,8 +148,8 @@ def test_risk_cards_show_one_level_with_class_action_and_heatmap(
 
 def test_card_says_what_the_default_model_can_do_at_its_setting(clinician_client, image):
     html = card_html(clinician_client, finish_with(image, "low"))
-    assert "At this setting the model rated about" in html
-    assert "in 10 melanomas of its test set High" in html
+    assert "At this setting the model rated" in html
+    assert "melanomas of its test set High" in html
 
 
 def test_admin_filters_analyses_by_result_state(staff_client, clinician):
