@@ -103,3 +103,22 @@ def test_default_model_rejects_the_corpus_and_hardly_any_test_lesions(served_def
     card_rates = served_default.card.gate
     assert card_rates["corpus_not_assessable_rate"] >= 0.95
     assert card_rates["test_not_assessable_rate"] <= 0.03
+
+
+@pytest.mark.parametrize(
+    ("sample", "state"),
+    [("mel_ISIC_0029281", "high"), ("bcc_ISIC_0026760", "moderate"), ("nv_ISIC_0032212", "low")],
+)
+def test_default_model_gives_real_lesions_a_risk_state(served_default, sample, state):
+    prediction = served_default.predict(REPO_ROOT / "tests" / "samples" / f"{sample}.jpg")
+    assert prediction.result_state == prediction.risk_level == state
+    assert prediction.heatmap is not None and prediction.ood_score < served_default.gate.threshold
+
+
+def test_default_model_calls_an_uncertain_real_lesion_inconclusive(served_default):
+    path = data_dir() / "images" / "ISIC_0029768.jpg"  # a test-split nevus, nevus vs df
+    if not path.is_file():
+        pytest.skip(f"HAM10000 data not found at {data_dir()}")
+    prediction = served_default.predict(path, heatmap=False)
+    assert prediction.uncertain and prediction.result_state == "inconclusive"
+    assert prediction.risk_level == "" and "Clinician review" in prediction.recommended_action
