@@ -92,6 +92,7 @@ class Uncertainty:
     confidence: float
     entropy: float
     message: str
+    reason: str = ""  # the message's first sentence (why), without its advice; "" if confident
 
 
 def assess_uncertainty(
@@ -112,16 +113,17 @@ def assess_uncertainty(
             f"the probabilities are spread across classes "
             f"(entropy {entropy:.2f} > {entropy_threshold:.2f})"
         )
+    reason = ""
     if reasons:
+        reason = "The model could not classify this image confidently: " + " and ".join(reasons)
         message = (
-            "The model could not classify this image confidently: "
-            + " and ".join(reasons)
-            + ". Treat the result as inconclusive and have a dermatologist review the lesion; "
-            "retaking the image (in focus, lesion centred, no glare) may help."
+            reason + ". Treat the result as inconclusive and have a dermatologist review the "
+            "lesion; retaking the image (in focus, lesion centred, no glare) may help."
         )
+        reason += "."
     else:
         message = f"Confident prediction ({confidence:.0%})."
-    return Uncertainty(bool(reasons), confidence, entropy, message)
+    return Uncertainty(bool(reasons), confidence, entropy, message, reason)
 
 
 def expected_calibration_error(

@@ -439,7 +439,7 @@ def build_prediction(
         label=label,
         operating_point=operating_point or OperatingPoint.from_card(card.operating_point),
         uncertain=uncertainty.uncertain,
-        uncertainty_message=uncertainty.message,
+        uncertainty_message=uncertainty.reason,
         not_assessable_reason=not_assessable_reason,
     )
     return Prediction(

@@ -33,8 +33,8 @@ RETAKE_ACTION = (
     "filling most of the frame."
 )
 REVIEW_ACTION = (
-    "Clinician review: the model cannot rule malignancy out with confidence here; have a "
-    "dermatologist examine the lesion. Retaking the image may help."
+    "Clinician review: the model cannot rule malignancy out here; have a dermatologist "
+    "examine the lesion. Retaking the image (in focus, lesion centred, no glare) may help."
 )
 ROUTINE_ACTION = (
     "Routine monitoring: re-image at the next skin check, sooner if the lesion changes in "

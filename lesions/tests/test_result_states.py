@@ -116,7 +116,7 @@ def test_not_assessable_card_gives_the_reason_and_retake_but_no_class_or_risk(
 ):
     html = card_html(clinician_client, finish_with(image, "not_assessable"))
     assert 'data-result-state="not_assessable"' in html and "Not assessable" in html
-    assert "no lesion can be seen" in html and "Retake the image." in html
+    assert "no lesion can be seen" in html and "Retake the image" in html
     assert "Most likely" not in html and "Melanocytic nevus" not in html
     assert "probabilities__bar" not in html and "heatmap" not in html
     assert " risk<" not in html and "Malignant probability" not in html

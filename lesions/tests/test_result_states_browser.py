@@ -76,7 +76,7 @@ def test_text_screenshot_is_not_assessable(
         "data-result-state", "not_assessable"
     )
     expect(card.get_by_text("Not assessable", exact=True)).to_be_visible()
-    expect(card.get_by_text("Retake the image.")).to_be_visible()
+    expect(card.get_by_text("Retake the image")).to_be_visible()
     expect(card.locator(".probabilities")).to_have_count(0)
     expect(card.locator(".analysis__diagnosis")).to_have_count(0)
     expect(card.locator(".heatmap")).to_have_count(0)
