@@ -3,7 +3,7 @@
 The views (the 8 symmetries of the square) come from ``classifier.tta``, so the
 logits scored here are those the Predictor averages when it serves the model.
 All views' logits are kept ((N, V, K)) so the temperature can be fitted on the
-combined output (see ``training.metrics.combine_views``).
+combined output (see ``classifier.calibration.combine_views``).
 """
 
 from __future__ import annotations
