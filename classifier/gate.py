@@ -107,6 +107,13 @@ class FeatureGate:
     def score(self, features: np.ndarray) -> np.ndarray:
         """(N, C) features -> (N,) distance to the nearest class (larger = farther)."""
         x = np.asarray(features, dtype=np.float64)
+        # In blocks: (rows, K, C) differences of a whole data set would take gigabytes.
+        return np.concatenate(
+            [self._score_block(x[start : start + 256]) for start in range(0, len(x), 256)]
+            or [np.zeros(0)]
+        )
+
+    def _score_block(self, x: np.ndarray) -> np.ndarray:
         diff = x[:, None, :] - self.means[None].astype(np.float64)  # (N, K, C)
         projected = diff @ self.components.T.astype(np.float64)  # (N, K, k)
         inside = (projected**2 / self.variances.astype(np.float64)).sum(axis=2)
