@@ -54,6 +54,12 @@ class ModelCard:
     # {"file", "sha256", "weights_sha256", "opset", "fast_cam", "head_weight_key"};
     # {} when the artifact has none.
     onnx: dict = field(default_factory=dict)
+    # The operating point (classifier.operating_point): t_mel, t_mal, their targets and the
+    # sensitivity/specificity they give on val and test; {} = not measured (0.5 / 0.5).
+    operating_point: dict = field(default_factory=dict)
+    # The not-assessable gate (classifier.gate): {"file", "sha256", "threshold", ...} and its
+    # measured rejection rates; {} = quality checks only.
+    gate: dict = field(default_factory=dict)
 
     @classmethod
     def for_model(
@@ -252,6 +258,34 @@ def load_artifact(
     model.load_state_dict(state, strict=True)
     model.eval()
     return model.to(device), card
+
+
+def load_gate(directory: Path, card: ModelCard):
+    """The card's feature gate (sha256-checked), or None when the artifact has none."""
+    from classifier.gate import FeatureGate
+
+    entry = card.gate or {}
+    if not entry.get("file"):
+        return None
+    path = Path(directory) / entry["file"]
+    if not path.is_file():
+        raise ArtifactError(f"model artifact {directory} has no {entry['file']}")
+    if sha256_of(path) != entry.get("sha256"):
+        raise ArtifactError(
+            f"{path} is corrupt or was replaced: its sha256 does not match the card"
+        )
+    return FeatureGate.from_file(path, threshold=float(entry["threshold"]))
+
+
+def write_card(card: ModelCard, directory: Path) -> None:
+    """Replace ``card.json`` atomically (the weights are untouched, so their sha256 holds)."""
+    card.validate()
+    card_tmp = temp_path(Path(directory), CARD_FILE)
+    try:
+        card_tmp.write_text(json.dumps(card.to_dict(), indent=2, sort_keys=True) + "\n")
+        os.replace(card_tmp, Path(directory) / CARD_FILE)
+    finally:
+        card_tmp.unlink(missing_ok=True)
 
 
 def verify_weights(directory: Path, card: ModelCard) -> Path:

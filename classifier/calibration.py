@@ -24,26 +24,41 @@ def softmax(logits: np.ndarray, temperature: float = 1.0, axis: int = -1) -> np.
     return exp / exp.sum(axis=axis, keepdims=True)
 
 
-def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The T > 0 that minimises the NLL of ``softmax(logits / T)`` on ``labels``.
+def combine_views(view_logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """(N, V, K) logits of V TTA views -> (N, K): the mean of the views' tempered softmaxes.
 
-    A golden-section search over log T: the NLL is smooth and unimodal in log T,
-    so this converges to ~1e-5 without a learning rate to tune. Accepts numpy
-    arrays or anything ``np.asarray`` understands (e.g. CPU tensors).
+    What the Predictor serves; (N, K) logits are one view each.
+    """
+    z = np.asarray(view_logits, dtype=np.float64)
+    if z.ndim == 2:
+        return softmax(z, temperature)
+    return softmax(z, temperature).mean(axis=1)
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The T > 0 that minimises the NLL of the served probabilities on ``labels``.
+
+    ``logits`` are (N, K), or (N, V, K) for V TTA views, in which case the NLL is that
+    of :func:`combine_views` (the mean of the views' tempered softmaxes), as served.
+    A golden-section search over log T: the NLL is smooth and unimodal in log T, so
+    this converges to ~1e-5 without a learning rate to tune. Accepts numpy arrays or
+    anything ``np.asarray`` understands (e.g. CPU tensors).
     """
     z = np.asarray(logits, dtype=np.float64)
     y = np.asarray(labels).astype(np.int64)
-    if z.ndim != 2 or y.ndim != 1 or len(z) != len(y):
-        raise ValueError("fit_temperature needs logits (N, K) and labels (N,)")
+    if z.ndim not in (2, 3) or y.ndim != 1 or len(z) != len(y):
+        raise ValueError("fit_temperature needs logits (N, K) or (N, V, K) and labels (N,)")
     if len(y) == 0:
         raise ValueError("fit_temperature needs at least one example")
-    true_logit = z[np.arange(len(y)), y]
+    rows = np.arange(len(y))
 
     def nll(log_t: float) -> float:
+        if z.ndim == 3:
+            return float(-np.log(combine_views(z, math.exp(log_t))[rows, y] + 1e-12).mean())
         scaled = z / math.exp(log_t)
         top = scaled.max(axis=1)
         log_norm = top + np.log(np.exp(scaled - top[:, None]).sum(axis=1))
-        return float((log_norm - true_logit / math.exp(log_t)).mean())
+        return float((log_norm - scaled[rows, y]).mean())
 
     a, b = (math.log(bound) for bound in TEMPERATURE_BOUNDS)
     ratio = (math.sqrt(5) - 1) / 2
@@ -77,6 +92,7 @@ class Uncertainty:
     confidence: float
     entropy: float
     message: str
+    reason: str = ""  # the message's first sentence (why), without its advice; "" if confident
 
 
 def assess_uncertainty(
@@ -97,16 +113,17 @@ def assess_uncertainty(
             f"the probabilities are spread across classes "
             f"(entropy {entropy:.2f} > {entropy_threshold:.2f})"
         )
+    reason = ""
     if reasons:
+        reason = "The model could not classify this image confidently: " + " and ".join(reasons)
         message = (
-            "The model could not classify this image confidently: "
-            + " and ".join(reasons)
-            + ". Treat the result as inconclusive and have a dermatologist review the lesion; "
-            "retaking the image (in focus, lesion centred, no glare) may help."
+            reason + ". Treat the result as inconclusive and have a dermatologist review the "
+            "lesion; retaking the image (in focus, lesion centred, no glare) may help."
         )
+        reason += "."
     else:
         message = f"Confident prediction ({confidence:.0%})."
-    return Uncertainty(bool(reasons), confidence, entropy, message)
+    return Uncertainty(bool(reasons), confidence, entropy, message, reason)
 
 
 def expected_calibration_error(

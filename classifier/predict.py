@@ -111,7 +111,9 @@ def _format_text(image: str, prediction, heatmap_path: Path | None) -> str:
     lines = [
         f"{image}: {prediction.label_display} ({prediction.label}) "
         f"{prediction.confidence:.1%}{flag}",
-        f"  risk: {prediction.risk_level} - {prediction.recommended_action}",
+        f"  result: {prediction.result_state.replace('_', ' ')}"
+        + (f" ({prediction.state_reason})" if prediction.state_reason else ""),
+        f"  risk: {prediction.risk_level or 'none'} - {prediction.recommended_action}",
         f"  malignant classes together: {prediction.malignant_probability:.1%}",
     ]
     if prediction.uncertain:

@@ -21,13 +21,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from classifier.artifact import ModelCard, read_card, verify_weights
+from classifier.artifact import ModelCard, load_gate, read_card, verify_weights
 from classifier.calibration import assess_uncertainty, softmax
 from classifier.cam import overlay_heatmap, tta_cam, upsample_map
 from classifier.errors import EngineError
+from classifier.gate import OOD_REASON, FeatureGate, pooled_features, quality_problem
 from classifier.labels import display_name
+from classifier.operating_point import OperatingPoint
 from classifier.preprocessing import load_rgb, normalise, preprocess_with_crop, resize_square
-from classifier.risk import assess_risk
+from classifier.risk import NOT_ASSESSABLE, assess_result
 from classifier.tta import VIEWS, invert_views, make_views
 
 if TYPE_CHECKING:
@@ -56,6 +58,11 @@ class Prediction:
     tta_views: int
     tta_spread: dict[str, float]
     model_id: str
+    # The one state of the result (classifier.risk.STATES) and why, for the clinician.
+    result_state: str = ""
+    state_reason: str = ""
+    melanoma_probability: float = 0.0
+    ood_score: float | None = None  # feature-space distance; None without gate statistics
     heatmap: Image.Image | None = field(default=None, repr=False)
     heatmap_raw: np.ndarray | None = field(default=None, repr=False)
 
@@ -75,7 +82,15 @@ class Prediction:
             "tta_views": int(self.tta_views),
             "tta_spread": {k: float(v) for k, v in self.tta_spread.items()},
             "model_id": self.model_id,
+            "result_state": self.result_state,
+            "state_reason": self.state_reason,
+            "melanoma_probability": float(self.melanoma_probability),
+            "ood_score": None if self.ood_score is None else float(self.ood_score),
         }
+
+    @property
+    def assessable(self) -> bool:
+        return self.result_state != NOT_ASSESSABLE
 
 
 @dataclass
@@ -84,6 +99,7 @@ class PreparedImage:
 
     model_input: np.ndarray  # (3, S, S) float32, normalised
     overlay_base: np.ndarray  # (H, W, 3) uint8: border-cropped, unfiltered
+    quality_problem: str = ""  # why the decoded image fails the quality checks; "" = passes
 
 
 class TorchBackend:
@@ -134,6 +150,7 @@ class Predictor:
         entropy_threshold: float | None = None,
         onnx_file: Path | None = None,
         head_weights: np.ndarray | None = None,
+        gate: FeatureGate | None = None,
     ) -> None:
         overrides = {
             key: float(value)
@@ -152,6 +169,8 @@ class Predictor:
         self.data_config = card.data_config
         self.preprocess_config = card.preprocess_config
         self.temperature = float(card.temperature)
+        self.operating_point = OperatingPoint.from_card(card.operating_point)
+        self.gate = gate  # None: quality checks only (an artifact without gate statistics)
         self._backward_lock = threading.Lock()  # backward Grad-CAM writes .grad
         if backend == "auto":
             backend = "torch"  # a live torch model is here already: no reason to export
@@ -227,7 +246,8 @@ class Predictor:
 
         target = _torch_device(device)
         model, card = load_artifact(directory, device=target)
-        return cls(model, card, device=target, backend=backend, **options)
+        gate = load_gate(directory, card)
+        return cls(model, card, device=target, backend=backend, gate=gate, **options)
 
     @classmethod
     def _onnx_only(cls, directory: Path, card: ModelCard, device, options) -> Predictor | None:
@@ -248,6 +268,7 @@ class Predictor:
             backend="onnx",
             onnx_file=onnx_file,
             head_weights=read_head_weights(directory, card),
+            gate=load_gate(directory, card),
             **options,
         )
 
@@ -286,18 +307,36 @@ class Predictor:
         """Images whose views share network calls (up to MAX_VIEWS_PER_CALL per call)."""
         prepared = [self.prepare(image) for image in images]
         views = VIEWS if tta else ("identity",)
-        results = self.view_outputs(prepared, views=views, features=heatmap)
+        results = self.view_outputs(prepared, views=views, features=True)
         predictions = []
         for item, (view_probs, features) in zip(prepared, results, strict=True):
+            ood_score, reason = self.gate_check(item, features)
             prediction = build_prediction(
-                view_probs, classes=self.classes, card=self.card, model_id=self.model_id
+                view_probs,
+                classes=self.classes,
+                card=self.card,
+                model_id=self.model_id,
+                operating_point=self.operating_point,
+                not_assessable_reason=reason,
             )
-            if heatmap:
+            prediction.ood_score = ood_score
+            if heatmap and prediction.assessable:  # no class is shown, so no heatmap either
                 label_index = self.classes.index(prediction.label)
                 overlay, raw = self.heatmap(item, features, label_index, views=views)
                 prediction.heatmap, prediction.heatmap_raw = overlay, raw
             predictions.append(prediction)
         return predictions
+
+    def gate_check(
+        self, prepared: PreparedImage, features: np.ndarray | None
+    ) -> tuple[float | None, str]:
+        """(feature distance, why not assessable or ""): quality first, then the features."""
+        if features is None or self.gate is None:
+            return None, prepared.quality_problem
+        score = float(self.gate.score(pooled_features(features)[None])[0])
+        if prepared.quality_problem:
+            return score, prepared.quality_problem
+        return score, (OOD_REASON if score > self.gate.threshold else "")
 
     # --- steps (also used by the ensemble and the benchmark) -----------------------
 
@@ -307,16 +346,28 @@ class Predictor:
         square = resize_square(
             filtered, self.data_config.input_size, self.data_config.interpolation
         )
-        return PreparedImage(normalise(square, self.data_config), geometry)
+        return PreparedImage(normalise(square, self.data_config), geometry, quality_problem(rgb))
 
     def view_outputs(
         self, prepared: list[PreparedImage], *, views: tuple[str, ...], features: bool
     ) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """Per image: calibrated per-view probabilities (V, K) and feature maps (V, C, h, w)."""
+        return [
+            (softmax(logits, self.temperature), maps)
+            for logits, maps in self.view_logits(prepared, views=views, features=features)
+        ]
+
+    def view_logits(
+        self, prepared: list[PreparedImage], *, views: tuple[str, ...], features: bool
+    ) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """Per image: raw per-view logits (V, K) and feature maps (V, C, h, w) or None.
+
+        The uncalibrated form of :meth:`view_outputs`, for calibration and evaluation.
+        """
         if not prepared:
             return []
         stacked = make_views(np.stack([p.model_input for p in prepared]), views)
-        want_features = features and self.fast_cam
+        want_features = features
         limit = MAX_VIEWS_PER_CALL["cuda" if str(self.device).startswith("cuda") else "cpu"]
         step = max(1, limit // len(views)) * len(views)  # whole images per call
         logits_parts, feature_parts = [], []
@@ -324,14 +375,12 @@ class Predictor:
             logits, feats = self.backend.run(stacked[start : start + step], features=want_features)
             logits_parts.append(logits)
             feature_parts.append(feats)
-        probs = softmax(np.concatenate(logits_parts), self.temperature).reshape(
-            len(prepared), len(views), -1
-        )
+        logits = np.concatenate(logits_parts).reshape(len(prepared), len(views), -1)
         feats_all = np.concatenate(feature_parts) if want_features else None
         outputs = []
         for i in range(len(prepared)):
             rows = slice(i * len(views), (i + 1) * len(views))
-            outputs.append((probs[i], feats_all[rows] if feats_all is not None else None))
+            outputs.append((logits[i], feats_all[rows] if feats_all is not None else None))
         return outputs
 
     def heatmap(
@@ -366,9 +415,15 @@ class Predictor:
 
 
 def build_prediction(
-    view_probabilities: np.ndarray, *, classes: tuple[str, ...], card: ModelCard, model_id: str
+    view_probabilities: np.ndarray,
+    *,
+    classes: tuple[str, ...],
+    card: ModelCard,
+    model_id: str,
+    operating_point: OperatingPoint | None = None,
+    not_assessable_reason: str = "",
 ) -> Prediction:
-    """Average per-view probabilities (V, K) and derive label, uncertainty and risk."""
+    """Average per-view probabilities (V, K) and derive label, uncertainty and the state."""
     probs = view_probabilities.mean(axis=0)
     probs = probs / probs.sum()
     spread = view_probabilities.std(axis=0)
@@ -379,7 +434,14 @@ def build_prediction(
         confidence_threshold=card.confidence_threshold,
         entropy_threshold=card.entropy_threshold,
     )
-    risk = assess_risk(label, probabilities)
+    result = assess_result(
+        probabilities,
+        label=label,
+        operating_point=operating_point or OperatingPoint.from_card(card.operating_point),
+        uncertain=uncertainty.uncertain,
+        uncertainty_message=uncertainty.reason,
+        not_assessable_reason=not_assessable_reason,
+    )
     return Prediction(
         label=label,
         label_display=display_name(label),
@@ -388,12 +450,15 @@ def build_prediction(
         uncertain=uncertainty.uncertain,
         uncertainty_message=uncertainty.message,
         entropy=uncertainty.entropy,
-        risk_level=risk.level,
-        recommended_action=risk.action,
-        malignant_probability=risk.malignant_probability,
+        risk_level=result.level,
+        recommended_action=result.action,
+        malignant_probability=result.malignant_probability,
         tta_views=int(view_probabilities.shape[0]),
         tta_spread={code: float(s) for code, s in zip(classes, spread, strict=True)},
         model_id=model_id,
+        result_state=result.state,
+        state_reason=result.reason,
+        melanoma_probability=result.melanoma_probability,
     )
 
 

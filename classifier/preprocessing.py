@@ -262,11 +262,16 @@ def resize_square(rgb: np.ndarray, size: int, interpolation: str = "bicubic") ->
 
 
 def normalise(rgb: np.ndarray, data_config: DataConfig) -> np.ndarray:
-    """uint8 HWC RGB -> float32 CHW, scaled to 0..1 then standardised by mean/std."""
+    """uint8 RGB -> float32 channels-first, scaled to 0..1 then standardised by mean/std.
+
+    (H, W, 3) -> (3, H, W), or a batch (N, H, W, 3) -> (N, 3, H, W). The one
+    normalisation of the project: training feeds its batches through it as well.
+    """
     mean = np.asarray(data_config.mean, dtype=np.float32) * 255.0
     scale = 1.0 / (np.asarray(data_config.std, dtype=np.float32) * 255.0)
-    chw = (rgb.astype(np.float32) - mean) * scale
-    return np.ascontiguousarray(chw.transpose(2, 0, 1))
+    values = (np.asarray(rgb).astype(np.float32) - mean) * scale
+    axes = (2, 0, 1) if values.ndim == 3 else (0, 3, 1, 2)
+    return np.ascontiguousarray(values.transpose(axes))
 
 
 def to_model_input(rgb: np.ndarray, data_config: DataConfig) -> torch.Tensor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from classifier.artifact import ModelCard, read_card
@@ -45,6 +46,53 @@ def figure_path(directory: Path, name: str) -> Path | None:
         return None
     path = Path(directory) / f"{name}.png"
     return path if path.is_file() else None
+
+
+def operating_point_sentence(card: ModelCard | None) -> str:
+    """What the model can do at its served setting, in plain words, from the card's test figures.
+
+    E.g. "At this setting the model rated about 8 in 10 melanomas of its test set High and
+    flagged more than 9 in 10 malignant lesions as High or Moderate; about 8 in 10 benign
+    lesions were flagged too." Empty when the card has no measured operating point.
+    """
+    if card is None or not card.operating_point:
+        return ""
+    confusion = ((card.metrics or {}).get("test") or {}).get("policy_confusion") or {}
+    mel, mal, benign = (confusion.get(k) or {} for k in ("melanoma", "malignant", "benign"))
+    if not (mel.get("total") and mal.get("total") and benign.get("total")):
+        return ""
+
+    def in_ten(counts: dict, *states: str) -> str:
+        share = sum(counts.get(s, 0) for s in states) / counts["total"]
+        if share >= 1:
+            return "all"
+        if share >= 0.95:
+            return "more than 9 in 10"
+        if share < 0.05:
+            return "fewer than 1 in 10"
+        return f"about {round(10 * share)} in 10"
+
+    return (
+        f"At this setting the model rated {in_ten(mel, 'high')} melanomas of its test set High "
+        f"and flagged {in_ten(mal, 'high', 'moderate')} malignant lesions as High or Moderate; "
+        f"{in_ten(benign, 'high', 'moderate')} benign lesions were flagged too."
+    )
+
+
+def served_card_of(version: ModelVersion | None) -> ModelCard | None:
+    """The card of ``version`` (None: the default model), read once per file change."""
+    from django.conf import settings
+
+    directory = version.directory if version is not None else Path(settings.DERMASCAN_DEFAULT_MODEL)
+    try:
+        return _cached_card(directory, (directory / "card.json").stat().st_mtime_ns)
+    except (OSError, ArtifactError):
+        return None
+
+
+@lru_cache(maxsize=16)
+def _cached_card(directory: Path, mtime_ns: int) -> ModelCard:
+    return read_card(directory)
 
 
 def registered_versions():

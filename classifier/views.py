@@ -25,6 +25,7 @@ def model_card(request: HttpRequest, number: int | None = None) -> HttpResponse:
             "rows": _class_rows(page),
             "test": ((page.card.metrics or {}).get("test") or {}) if page.card else {},
             "versions": selectors.registered_versions()[:20],
+            "sentence": selectors.operating_point_sentence(page.card),
         },
     )
 

@@ -385,7 +385,14 @@ class AnalysisAdmin(ReanalyseMixin, ClinicScopedAdmin):
         "inference_ms",
     ]
     list_display_links = ["pk", "preview"]
-    list_filter = ["status", "risk_level", "uncertain", ModelAgeFilter, "model_version"]
+    list_filter = [
+        "status",
+        "result_state",
+        "risk_level",
+        "uncertain",
+        ModelAgeFilter,
+        "model_version",
+    ]
     list_select_related = ["image__lesion", "model_version"]
     clinic_lookup = "image__lesion__patient__clinic"
     search_fields = ["=image__pk", "image__lesion__label", "top_class", "failure_reason"]

@@ -16,10 +16,12 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
+from classifier.artifact import CARD_FILE
 from classifier.errors import EngineError
 from classifier.predictor import Predictor
 from classifier.registry import served_model
@@ -60,8 +62,9 @@ def current_model() -> LoadedModel:
     global _loaded, _failure
     served = served_model()
     # The registry's key names the version and its weights; the directory is part of what
-    # is loaded too (a version re-registered from another copy is another artifact).
-    key = f"{served.key}@{served.directory}"
+    # is loaded too (a version re-registered from another copy is another artifact), and so
+    # is its card: calibrate_model changes thresholds and gate without touching the weights.
+    key = f"{served.key}@{served.directory}#{_card_stamp(served.directory)}"
     with _lock:
         if _loaded is not None and _loaded.key == key:
             return _loaded
@@ -103,6 +106,13 @@ def current_model() -> LoadedModel:
             time.monotonic() - started,
         )
         return _loaded
+
+
+def _card_stamp(directory: Any) -> int:
+    try:
+        return (Path(directory) / CARD_FILE).stat().st_mtime_ns
+    except OSError:
+        return 0  # loading will fail with the reason
 
 
 def _load_predictor(directory: Any) -> Predictor:

@@ -30,8 +30,10 @@ LIMITATIONS = [
     "dermoscopic structures (dots, streaks, network) are partly lost.",
     "Rare classes (df, vasc, akiec) have few test images; their per-class figures carry wide "
     "confidence intervals.",
-    "Diagnoses outside the class set (e.g. SCC in ham7, any non-lesion image) are still forced "
-    "into one of the classes; the uncertainty flag is the only guard.",
+    "Diagnoses outside the class set (e.g. SCC in ham7) are still forced into one of the "
+    "classes. Non-lesion and poor images are caught by the not-assessable gate, which was "
+    "measured on a synthetic corpus and on HAM10000 only; a clinical (non-dermoscopic) photo "
+    "is at best Inconclusive.",
 ]
 
 PUBLISHED_COMPARISON = (
@@ -80,6 +82,7 @@ def render_markdown(card: ModelCard) -> str:
         f"{' (early stopping)' if training.get('stopped_early') else ''}",
         "",
     ]
+    lines += _operating_point_section(card, test)
     if test:
         lines += _metrics_section(test, card.classes)
     lines += ["## Data", ""]
@@ -136,12 +139,89 @@ def render_markdown(card: ModelCard) -> str:
             "",
         ]
     lines += ["## Limitations", ""]
-    lines += [f"- {item}" for item in training.get("limitations", LIMITATIONS)]
+    lines += [f"- {item}" for item in LIMITATIONS]
     lines += ["", "## Figures", ""]
     for name in plots.FIGURE_FILES:
         lines.append(f"![{name.removesuffix('.png').replace('_', ' ')}]({name})")
     lines.append("")
     return "\n".join(lines)
+
+
+def _interval(intervals: dict, key: str) -> str:
+    values = intervals.get(key)
+    return f" ({values[0]:.2f}–{values[1]:.2f})" if values else ""
+
+
+def _operating_point_section(card: ModelCard, test: dict) -> list[str]:
+    """Thresholds in plain words, their val/test figures, the gate's rates, the state counts."""
+    point, gate = card.operating_point or {}, card.gate or {}
+    if not point.get("chosen_on"):
+        return [
+            "## Operating point",
+            "",
+            "Not measured: this model escalates at a fixed 50 %. Run `manage.py calibrate_model`.",
+            "",
+        ]
+    intervals = point.get("test_intervals_95") or {}
+    lines = [
+        "## Operating point",
+        "",
+        f"A result is **High** when the melanoma probability is at least {point['t_mel']:.1%} "
+        f"and at least **Moderate** when the malignant classes together reach "
+        f"{point['t_mal']:.1%}. Both thresholds were chosen on the {point['chosen_on']} split "
+        f"for {point['target_melanoma_sensitivity']:.0%} of melanomas High and "
+        f"{point['target_malignant_sensitivity']:.0%} of malignant lesions at least Moderate. "
+        "Below both, a confident prediction is Low and an uncertain one Inconclusive. A "
+        "not-assessable image counts as not flagged.",
+        "",
+        "| rule | split | sensitivity | specificity |",
+        "| --- | --- | ---: | ---: |",
+    ]
+    for rule, name in (
+        ("melanoma_high", "melanoma → High"),
+        ("malignant_moderate_or_high", "malignant → Moderate or High"),
+    ):
+        for split in ("val", "test"):
+            row = (point.get(split) or {}).get(rule) or {}
+            ci = (
+                (
+                    _interval(intervals, f"{rule}_sensitivity"),
+                    _interval(intervals, f"{rule}_specificity"),
+                )
+                if split == "test"
+                else ("", "")
+            )
+            lines.append(
+                f"| {name} | {split} | {_fmt(row.get('sensitivity'))}{ci[0]} | "
+                f"{_fmt(row.get('specificity'))}{ci[1]} |"
+            )
+    lines += ["", "Test intervals: lesion-grouped bootstrap, 95 %.", ""]
+    if gate.get("threshold") is not None:
+        lines += [
+            "### Not-assessable gate",
+            "",
+            f"- Method: quality checks ({gate.get('quality_limits')}), then {gate.get('method')}.",
+            f"- Rejected: {_fmt(gate.get('val_not_assessable_rate'))} of val (target ≤ "
+            f"{gate.get('target_val_reject_share')}), {_fmt(gate.get('test_not_assessable_rate'))} "
+            f"of test, {_fmt(gate.get('corpus_not_assessable_rate'))} of a non-lesion corpus of "
+            f"{gate.get('corpus_images')} images (uniform colours, noise, gradients, text "
+            "screenshots, scikit-image photographs).",
+            "",
+        ]
+    confusion = test.get("policy_confusion") or {}
+    if confusion:
+        states = ("high", "moderate", "low", "inconclusive", "not_assessable")
+        lines += [
+            "### Result states on test",
+            "",
+            "| lesions | " + " | ".join(states) + " | total |",
+            "| --- |" + " ---: |" * (len(states) + 1),
+        ]
+        for group, counts in confusion.items():
+            cells = " | ".join(str(counts.get(state, 0)) for state in states)
+            lines.append(f"| {group} | {cells} | {counts.get('total', 0)} |")
+        lines.append("")
+    return lines
 
 
 def _metrics_section(test: dict, classes: list[str]) -> list[str]:
@@ -152,11 +232,14 @@ def _metrics_section(test: dict, classes: list[str]) -> list[str]:
         "| metric | value | target |",
         "| --- | ---: | ---: |",
         f"| accuracy | {_fmt(test.get('accuracy'))} | |",
-        f"| balanced accuracy | {_fmt(test.get('balanced_accuracy'))} | "
+        f"| balanced accuracy | {_fmt(test.get('balanced_accuracy'))}"
+        f"{_interval(test.get('intervals_95') or {}, 'balanced_accuracy')} | "
         f"≥ {TARGETS['balanced_accuracy']} |",
         f"| macro F1 | {_fmt(test.get('macro_f1'))} | |",
         f"| macro AUC | {_fmt(test.get('macro_auc'))} | |",
-        f"| melanoma AUC | {_fmt(mel.get('auc'))} | ≥ {TARGETS['melanoma_auc']} |",
+        f"| melanoma AUC | {_fmt(mel.get('auc'))}"
+        f"{_interval(test.get('intervals_95') or {}, 'melanoma_auc')} | "
+        f"≥ {TARGETS['melanoma_auc']} |",
         f"| melanoma sensitivity at specificity ≥ 0.80 | "
         f"{_fmt(mel.get('sensitivity_at_specificity_80'))} | "
         f"≥ {TARGETS['melanoma_sensitivity_at_specificity_80']} |",

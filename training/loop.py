@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from classifier.factory import create_model
-from classifier.preprocessing import DataConfig
+from classifier.preprocessing import DataConfig, normalise
 from training.augment import apply, build_train_transform
 from training.ema import ModelEma
 from training.losses import FocalLoss, class_weights_for
@@ -58,14 +58,6 @@ def select_device() -> torch.device:
 def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % (2**32))
-
-
-def normalise_batch(images: np.ndarray, data_config: DataConfig) -> torch.Tensor:
-    """uint8 (N, H, W, 3) -> float (N, 3, H, W), same arithmetic as classifier.preprocessing."""
-    mean = torch.tensor(data_config.mean, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
-    std = torch.tensor(data_config.std, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
-    tensor = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
-    return (tensor - mean) / std
 
 
 def epoch_indices(labels: np.ndarray, config: TrainConfig, rng: np.random.Generator) -> np.ndarray:
@@ -131,7 +123,7 @@ def predict_logits(
     model.eval()
     outputs = []
     for start in range(0, len(images), batch_size):
-        batch = normalise_batch(images[start : start + batch_size], data_config)
+        batch = torch.from_numpy(normalise(images[start : start + batch_size], data_config))
         batch = batch.to(device).contiguous(memory_format=torch.channels_last)
         outputs.append(model(batch).float().cpu())
     return torch.cat(outputs).numpy() if outputs else np.zeros((0, 0), dtype=np.float32)
@@ -262,7 +254,7 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = lr
             augmented = np.stack([apply(transform, train_images[i]) for i in batch_indices])
-            inputs = normalise_batch(augmented, data_config).to(device)
+            inputs = torch.from_numpy(normalise(augmented, data_config)).to(device)
             inputs = inputs.contiguous(memory_format=torch.channels_last)
             hard = torch.from_numpy(train_labels[batch_indices]).long().to(device)
             targets = F.one_hot(hard, num_classes).float()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 from sklearn.metrics import (
     accuracy_score,
     confusion_matrix,
@@ -25,13 +24,6 @@ def balanced_accuracy(labels: np.ndarray, predicted: np.ndarray) -> float:
     if len(present) == 0:
         return float("nan")
     return float(np.mean([(predicted[labels == c] == c).mean() for c in present]))
-
-
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    scaled = logits / temperature
-    scaled = scaled - scaled.max(axis=-1, keepdims=True)
-    exp = np.exp(scaled)
-    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, *, bins: int = 15) -> float:
@@ -58,29 +50,6 @@ def reliability_bins(probs: np.ndarray, labels: np.ndarray, *, bins: int = 15) -
             }
         )
     return rows
-
-
-def fit_temperature(view_logits: np.ndarray, labels: np.ndarray) -> float:
-    """Temperature minimising the NLL of the TTA-combined probabilities (see combine_views)."""
-    if len(labels) == 0:
-        return 1.0
-
-    def nll(log_t: float) -> float:
-        probs = combine_views(view_logits, float(np.exp(log_t)))
-        return float(-np.log(probs[np.arange(len(labels)), labels] + 1e-12).mean())
-
-    result = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
-    return float(np.exp(result.x))
-
-
-def combine_views(view_logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """(N, V, K) logits of V TTA views -> (N, K) probabilities: mean of tempered softmaxes.
-
-    Mirrors classifier.predictor, which averages the views' calibrated probabilities.
-    """
-    if view_logits.ndim == 2:
-        return softmax(view_logits, temperature)
-    return softmax(view_logits, temperature).mean(axis=1)
 
 
 def json_safe(value):

@@ -20,9 +20,10 @@ from classifier.artifact import ModelCard, save_artifact
 from classifier.factory import model_data_config
 from training import plots
 from training.augment import augmentation_summary
-from training.card import HISTORY_FILE, LIMITATIONS, PUBLISHED_COMPARISON, write_markdown
+from training.calibrate import calibrate_artifact
+from training.card import HISTORY_FILE, LIMITATIONS, PUBLISHED_COMPARISON
 from training.data import LabelledData, load_dataset
-from training.evaluation import evaluate, split_arrays
+from training.evaluation import split_arrays
 from training.loop import load_init_state, select_device, train
 from training.recipe import TrainConfig
 from training.splits import ensure_split, leaking_groups
@@ -142,27 +143,7 @@ def run_training(
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; the web server must read the figures
     try:
-        device = select_device()
-        model = result.model.to(device)
-        metrics = {}
-        report_split = "test" if data.in_split("test") else "val"
-        log(f"calibrating on val and scoring {report_split} with TTA")
-        metrics[report_split] = evaluate(
-            model,
-            data=data,
-            split=report_split,
-            classes=classes,
-            preprocessing=preprocessing,
-            data_config=data_config,
-            device=device,
-            tta=config.tta,
-            cache_dir=cache_dir,
-            report_dir=staging,
-            progress=progress,
-            log=log,
-        )
-        temperature = metrics[report_split]["temperature"]
-        metrics["summary"] = _headline(metrics[report_split])
+        model = result.model
         (staging / HISTORY_FILE).write_text(json.dumps(result.history, indent=2) + "\n")
         if result.history:
             plots.plot_training_curves(result.history, staging / plots.CURVES_FILE)
@@ -178,8 +159,7 @@ def run_training(
             classes,
             preprocessing=preprocessing,
             input_size=data_config.input_size,
-            temperature=temperature,
-            metrics=metrics,
+            temperature=1.0,  # fitted below, with the operating point and the gate
             model_id=model_id,
             training={
                 "data": summary,
@@ -216,8 +196,11 @@ def run_training(
                 "published_comparison": PUBLISHED_COMPARISON,
             },
         )
-        card = save_artifact(model.cpu().eval(), card, staging)
-        write_markdown(card, staging)
+        save_artifact(model.cpu().eval(), card, staging)
+        log("calibrating on val (temperature, operating point, gate); scoring test as served")
+        card = calibrate_artifact(
+            staging, data=data, cache_dir=cache_dir, figures=True, progress=progress, log=log
+        )
         for path in staging.iterdir():
             path.chmod(0o644)  # temp-file writes are private; workers and the web read these
         _move_into_place(staging, out_dir)
@@ -235,22 +218,6 @@ def _first_stage(init_info: dict | None) -> dict | None:
         k: init_info[k]
         for k in ("run", "recipe", "history", "best_epoch", "best_val_balanced_accuracy")
         if k in init_info
-    }
-
-
-def _headline(metrics: dict) -> dict:
-    mel = metrics.get("melanoma") or {}
-    return {
-        "split": metrics.get("split"),
-        "accuracy": metrics.get("accuracy"),
-        "balanced_accuracy": metrics.get("balanced_accuracy"),
-        "macro_f1": metrics.get("macro_f1"),
-        "melanoma_auc": mel.get("auc"),
-        "melanoma_sensitivity_at_specificity_80": mel.get("sensitivity_at_specificity_80"),
-        "melanoma_specificity_at_sensitivity_90": mel.get("specificity_at_sensitivity_90"),
-        "ece_before_temperature": metrics.get("ece_before_temperature"),
-        "ece_after_temperature": metrics.get("ece_after_temperature"),
-        "temperature": metrics.get("temperature"),
     }
 
 

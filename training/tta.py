@@ -3,7 +3,7 @@
 The views (the 8 symmetries of the square) come from ``classifier.tta``, so the
 logits scored here are those the Predictor averages when it serves the model.
 All views' logits are kept ((N, V, K)) so the temperature can be fitted on the
-combined output (see ``training.metrics.combine_views``).
+combined output (see ``classifier.calibration.combine_views``).
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from classifier.preprocessing import DataConfig
+from classifier.preprocessing import DataConfig, normalise
 from classifier.tta import VIEWS, make_views
-from training.loop import normalise_batch
 
 
 @torch.no_grad()
@@ -33,7 +32,7 @@ def tta_view_logits(
     views = VIEWS if tta else ("identity",)
     outputs = []
     for start in range(0, len(images), batch_size):
-        batch = normalise_batch(images[start : start + batch_size], data_config)
+        batch = torch.from_numpy(normalise(images[start : start + batch_size], data_config))
         stacked = make_views(batch, views).to(device).contiguous(memory_format=torch.channels_last)
         logits = model(stacked).float().cpu()
         outputs.append(logits.view(len(batch), len(views), -1))  # image-major, as make_views

@@ -115,3 +115,21 @@ def test_admin_activate_action(artifact, django_user_model):
     version.refresh_from_db()
     assert version.is_active and version.activated_by == staff
     assert ModelVersion.objects.filter(is_active=True).count() == 1
+
+
+def test_default_model_page_states_the_operating_point_in_plain_words(settings, client_logged_in):
+    settings.DERMASCAN_DEFAULT_MODEL = Path(settings.BASE_DIR) / "classifier" / "default_model"
+    html = client_logged_in.get(reverse("classifier:model-card")).content.decode()
+    assert "Operating point: what a result means" in html
+    assert "A result is <strong>High</strong> when the melanoma probability is at least" in html
+    assert "At this setting the model rated" in html
+    assert "non-lesion images" in html
+
+
+def test_a_model_without_thresholds_says_it_has_no_measured_operating_point(
+    settings, artifact, client_logged_in, tmp_path
+):
+    settings.DERMASCAN_DEFAULT_MODEL = tmp_path / "default"
+    shutil.copytree(artifact, settings.DERMASCAN_DEFAULT_MODEL)
+    html = client_logged_in.get(reverse("classifier:model-card")).content.decode()
+    assert "no measured operating point" in html

@@ -21,11 +21,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from classifier.risk import REVIEW_ACTION
 from lesions.models import (
     PENDING_STATUSES,
     Analysis,
     AnalysisStatus,
     LesionImage,
+    Modality,
     ResultState,
     User,
 )
@@ -133,15 +135,39 @@ class ServedModelInfo:
     sha256: str
 
 
-def result_state_of(result: dict) -> dict[str, str]:
-    """The one message a prediction gives: uncertain is never shown as a risk level."""
+# A model trained on dermoscopy has not learnt what a clinical close-up looks like.
+OUTSIDE_DOMAIN_REASON = (
+    "The image is not dermoscopic: it is outside the model's training domain (dermoscopic "
+    "images), so the result is at best Inconclusive."
+)
+
+
+def result_state_of(result: dict, *, modality: str = Modality.DERMOSCOPIC) -> dict[str, str]:
+    """The one message of a result: the engine's state, lowered for a non-dermoscopic image.
+
+    The engine decides not assessable / high / moderate / inconclusive / low from its gate,
+    thresholds and uncertainty (``classifier.risk``). It knows nothing about the upload,
+    so the image's modality is applied here: a clinical photo is at best Inconclusive
+    (never Low) and always carries "outside the model's training domain". A result from an
+    engine without states falls back to: uncertain -> inconclusive, else the risk level.
+    Returns the fields to store (``risk_level``/``recommended_action`` only when changed).
+    """
     if result.get("result_state"):
         state, reason = result["result_state"], result.get("state_reason", "")
     elif result["uncertain"]:
         state, reason = ResultState.INCONCLUSIVE, result["uncertainty_message"]
     else:
         state, reason = result["risk_level"], ""
-    return {"result_state": state, "state_reason": reason}
+    fields = {"result_state": state, "state_reason": reason}
+    if modality != Modality.DERMOSCOPIC and state != ResultState.NOT_ASSESSABLE:
+        fields["state_reason"] = " ".join(part for part in (OUTSIDE_DOMAIN_REASON, reason) if part)
+        if state == ResultState.LOW:
+            fields |= {
+                "result_state": ResultState.INCONCLUSIVE,
+                "risk_level": "",
+                "recommended_action": REVIEW_ACTION,
+            }
+    return fields
 
 
 def complete_analysis(
@@ -176,7 +202,7 @@ def complete_analysis(
         "malignant_probability": result["malignant_probability"],
         "tta_views": result["tta_views"],
         "tta_spread": result["tta_spread"],
-        **result_state_of(result),
+        **result_state_of(result, modality=analysis.image.modality),
     }
     for name, value in fields.items():
         setattr(analysis, name, value)

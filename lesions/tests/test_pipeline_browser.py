@@ -43,7 +43,8 @@ def test_result_card_appears_without_reloading_the_page(
     # Hold the worker back while uploading, so the page surely first shows "queued".
     set_inference_consumer("shared", consuming=False)
     try:
-        page.get_by_label("Image (JPEG or PNG, at most 20 MB)").set_input_files(sample_path("mel"))
+        # The untrained test model rates this sample Moderate: a card with class and heatmap.
+        page.get_by_label("Image (JPEG or PNG, at most 20 MB)").set_input_files(sample_path("df"))
         page.get_by_role("button", name="Upload").click()
         expect(page.get_by_text("Image added to the lesion's timeline.")).to_be_visible()
         card = page.locator("[data-analysis-image]")

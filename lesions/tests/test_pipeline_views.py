@@ -53,14 +53,13 @@ def test_status_json_lists_each_images_newest_analysis(clinician_client, image, 
 
 
 def test_done_card_shows_the_whole_result(clinician_client, image):
-    done = finish(image, top="mel", confidence=0.55, uncertain=True)
+    done = finish(image, top="mel", confidence=0.55, uncertain=False)
 
     html = clinician_client.get(card_url(done)).content.decode()
 
-    assert 'data-analysis-status="done"' in html
+    assert 'data-analysis-status="done"' in html and 'data-result-state="high"' in html
     assert "Melanoma" in html and "55 % confidence" in html
-    assert "Low confidence: consider a specialist" in html  # the uncertainty message
-    assert "Risk: High" in html and "Refer to a dermatologist within two weeks." in html
+    assert "High risk" in html and "Refer to a dermatologist within two weeks." in html
     assert html.count('class="probabilities__bar"') == 7  # one bar per class
     assert 'style="width: 55.0%"' in html
     heatmap_url = reverse("lesions:analysis-heatmap", kwargs={"analysis_pk": done.pk})

@@ -69,7 +69,10 @@ def test_upload_is_analysed_by_a_worker_process(upload, model_artifact, pipeline
     assert sum(done.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
     assert done.top_class == max(done.probabilities, key=done.probabilities.get)
     assert done.confidence == pytest.approx(done.probabilities[done.top_class], abs=1e-6)
-    assert done.risk_level in {"high", "moderate", "low"} and done.recommended_action
+    # One state; a risk level only where the state is one (the untrained head is uncertain).
+    assert done.result_state in {"inconclusive", "high", "moderate", "low"}
+    assert done.recommended_action
+    assert done.risk_level == ("" if done.result_state == "inconclusive" else done.result_state)
     assert done.tta_views == 8 and set(done.tta_spread) == set(HAM7)
     assert 0 <= done.malignant_probability <= 1
     assert done.attempts == 1 and done.started_at and done.finished_at and done.inference_ms

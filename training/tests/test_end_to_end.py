@@ -76,6 +76,8 @@ def test_tiny_run_gives_an_artifact_the_engine_serves_and_evaluate_scores(
     assert set(metrics["per_class"]) == set(card["classes"])
     assert 0.0 <= metrics["balanced_accuracy"] <= 1.0
     assert metrics["melanoma"]["auc"] is not None
-    # the command re-fits the temperature on val exactly as training did
-    assert metrics["temperature"] == pytest.approx(card["temperature"], rel=1e-3)
+    # scored as served: the card's temperature, thresholds and gate reproduce its figures
+    assert (out / "gate.npz").is_file() and card["gate"]["sha256"]
+    assert {"t_mel", "t_mal", "val", "test"} <= set(card["operating_point"])
+    assert {key: metrics[key] for key in card["metrics"]["test"]} == card["metrics"]["test"]
     assert (tmp_path / "report" / "roc_curves.png").is_file()

@@ -6,15 +6,13 @@ import numpy as np
 import pytest
 import torch
 
+from classifier.calibration import combine_views, fit_temperature, softmax
 from training.losses import FocalLoss, class_weights_for
 from training.metrics import (
     balanced_accuracy,
     classification_metrics,
-    combine_views,
     expected_calibration_error,
-    fit_temperature,
     operating_points,
-    softmax,
 )
 from training.mixing import mix_batch
 
