@@ -129,7 +129,9 @@ def test_worklist_queries_do_not_grow_with_rows(
         LesionImageFactory(lesion=lesion)  # queued: not on the worklist
 
     add_rows()
-    with django_assert_max_num_queries(8) as few:
+    # Session, user, idle-expiry save and the nav counts come with every page; the rest is
+    # the worklist's own queries. The second bound is what matters: no growth with rows.
+    with django_assert_max_num_queries(11) as few:
         clinician_client.get(reverse("lesions:home"))
     for _ in range(3):
         add_rows()
