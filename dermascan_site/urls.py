@@ -1,17 +1,21 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
-from dermascan_site.health import health
+from dermascan_site.health import api_health, health
+from lesions.api.docs import RedocView, SwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/health/", api_health, name="api-health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", RedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/v1/", include("lesions.api.urls")),
     path("model/", include("classifier.urls")),
     path("", include("lesions.urls")),
 ]

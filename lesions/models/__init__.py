@@ -3,10 +3,12 @@
 from .analysis import PENDING_STATUSES, Analysis, AnalysisStatus, ResultState
 from .audit import AuditAction, AuditEvent, AuditTarget
 from .clinic import Clinic
+from .device_token import DeviceToken
 from .lesion import BodySite, BodyView, ConfirmedDiagnosis, Lesion, LesionStatus
 from .lesion_image import LesionImage, Modality
 from .patient import FitzpatrickSkinType, Patient, Sex
 from .user import User
+from .worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
     "PENDING_STATUSES",
@@ -18,6 +20,7 @@ __all__ = [
     "BodySite",
     "BodyView",
     "Clinic",
+    "DeviceToken",
     "FitzpatrickSkinType",
     "Lesion",
     "LesionImage",
@@ -28,4 +31,5 @@ __all__ = [
     "ResultState",
     "Sex",
     "User",
+    "WorkerHeartbeat",
 ]

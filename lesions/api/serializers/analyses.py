@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from lesions.api.base import NOT_A_DIAGNOSTIC_DEVICE
+from lesions.models import Analysis
+
+from .images import LesionImageSerializer
+
+
+class ServedModelSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        allow_null=True, help_text="Registered version number; null for the default model."
+    )
+    model_id = serializers.CharField()
+    sha256 = serializers.CharField(help_text="SHA-256 of the weights.")
+
+
+class AnalysisSerializer(serializers.ModelSerializer):
+    """One run of the classifier on one image; the result fields are set once it is done.
+
+    ``result_state`` is the one message to show (not_assessable, inconclusive, high,
+    moderate, low); ``state_reason`` says why when not assessable or inconclusive.
+    """
+
+    model = serializers.SerializerMethodField()
+    heatmap_url = serializers.SerializerMethodField()
+    notice = serializers.SerializerMethodField()
+    probabilities = serializers.DictField(child=serializers.FloatField(), read_only=True)
+
+    class Meta:
+        model = Analysis
+        fields = (
+            "id",
+            "image",
+            "status",
+            "failure_reason",
+            "result_state",
+            "state_reason",
+            "top_class",
+            "top_class_display",
+            "confidence",
+            "probabilities",
+            "uncertain",
+            "uncertainty_message",
+            "risk_level",
+            "recommended_action",
+            "malignant_probability",
+            "tta_views",
+            "model",
+            "heatmap_url",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "inference_ms",
+            "notice",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(ServedModelSerializer(allow_null=True))
+    def get_model(self, analysis: Analysis) -> dict | None:
+        if not analysis.model_id:
+            return None
+        version = analysis.model_version
+        return {
+            "version": version.number if version else None,
+            "model_id": analysis.model_id,
+            "sha256": analysis.model_sha256,
+        }
+
+    def get_heatmap_url(self, analysis: Analysis) -> str | None:
+        if not analysis.heatmap:
+            return None
+        return reverse("api:analysis-heatmap", kwargs={"analysis_pk": analysis.pk})
+
+    def get_notice(self, analysis: Analysis) -> str:
+        return NOT_A_DIAGNOSTIC_DEVICE
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    """One image of a lesion's timeline with its newest analysis."""
+
+    image = LesionImageSerializer()
+    analysis = AnalysisSerializer(allow_null=True, help_text="Null if never analysed.")
+    days_since_previous = serializers.IntegerField(allow_null=True)
+    days_since_first = serializers.IntegerField()

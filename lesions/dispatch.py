@@ -1,0 +1,23 @@
+"""Sending Celery tasks by name, so that the code that queues work never imports the tasks.
+
+``lesions.tasks`` imports the services (the worker's steps); the services send tasks
+through here. The names are the tasks' registered names (``shared_task(name=...)``), and
+``CELERY_TASK_ROUTES`` routes by name, so a task sent here lands on the same queue as one
+sent with ``.delay()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.result import AsyncResult
+
+from dermascan_site.celery import app
+
+RUN_ANALYSIS = "lesions.tasks.run_analysis"
+PREDICT_IMAGE = "lesions.tasks.predict_image"
+
+
+def send_task(name: str, *args: Any, **options: Any) -> AsyncResult:
+    """Publish task ``name`` with positional ``args``; raises if the broker is unreachable."""
+    return app.send_task(name, args=args, **options)
