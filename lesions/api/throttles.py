@@ -6,17 +6,27 @@ A throttled request answers 429 with ``Retry-After`` (DRF) in the API's error sh
 from __future__ import annotations
 
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 
 
-class LoginIPThrottle(SimpleRateThrottle):
+class RatesFromSettings:
+    """Read the rate when asked (DRF reads it once, at import), so a changed setting counts."""
+
+    scope: str
+
+    def get_rate(self) -> str | None:
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+class LoginIPThrottle(RatesFromSettings, SimpleRateThrottle):
     scope = "login_ip"
 
     def get_cache_key(self, request: Request, view: object) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class LoginUsernameThrottle(SimpleRateThrottle):
+class LoginUsernameThrottle(RatesFromSettings, SimpleRateThrottle):
     """Guessing one account's password from many addresses is limited too."""
 
     scope = "login_username"
@@ -28,7 +38,7 @@ class LoginUsernameThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": username.strip().lower()}
 
 
-class WriteRateThrottle(UserRateThrottle):
+class WriteRateThrottle(RatesFromSettings, UserRateThrottle):
     """Counts only writes (POST): reading the list of images is not limited."""
 
     def allow_request(self, request: Request, view: object) -> bool:
