@@ -190,7 +190,8 @@ CELERY_RESULT_BACKEND = REDIS_URL or f"file://{VAR_DIR / 'results'}"
 CELERY_RESULT_EXPIRES = 3600
 if not REDIS_URL:
     (VAR_DIR / "results").mkdir(parents=True, exist_ok=True)
-# How long POST /api/v1/predict/ waits for the worker before answering 202 with a status URL.
+# How long POST /api/v1/predict/ waits for the worker before answering 202 with a status URL
+# (0: answer 202 at once).
 DERMASCAN_PREDICT_WAIT = env.float("DERMASCAN_PREDICT_WAIT", default=20.0)
 # The model is loaded in worker_process_init, which may take longer than Celery's 4 s default.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120

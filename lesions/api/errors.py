@@ -45,6 +45,15 @@ def as_serializer_error(exc: DjangoValidationError) -> dict[str, list[str]]:
     return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
 
 
+def on_field(exc: DjangoValidationError, field: str) -> exceptions.ValidationError:
+    """A service's error about the input as a whole, shown beside ``field`` (like the web
+    form's ``add_service_errors(default_field=...)``); per-field errors keep their fields."""
+    if hasattr(exc, "error_dict"):
+        return exceptions.ValidationError(as_serializer_error(exc))
+    details = [exceptions.ErrorDetail(e.message % (e.params or {}), e.code) for e in exc.error_list]
+    return exceptions.ValidationError({field: details})
+
+
 def error_body(exc: Exception, data: Any) -> dict[str, Any]:
     if isinstance(exc, exceptions.ValidationError):
         fields = data if isinstance(data, dict) else {api_settings.NON_FIELD_ERRORS_KEY: data}

@@ -98,6 +98,13 @@ def requires_worker_stack() -> list[pytest.MarkDecorator]:
     ]
 
 
+def needs_worker_stack(test: Callable) -> Callable:
+    """Decorator form of ``requires_worker_stack()`` for a single test in a mixed module."""
+    for mark in requires_worker_stack():
+        test = mark(test)
+    return test
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

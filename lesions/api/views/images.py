@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -10,7 +11,7 @@ from rest_framework.response import Response
 
 from lesions import selectors, services
 from lesions.api.base import ClinicalAPIView, ClinicalGenericView, private_file
-from lesions.api.errors import error_responses
+from lesions.api.errors import error_responses, on_field
 from lesions.api.filters import LesionImageFilter
 from lesions.api.serializers.images import ImageUploadSerializer, LesionImageSerializer
 from lesions.api.throttles import UploadThrottle
@@ -56,13 +57,16 @@ class LesionImageListView(ClinicalGenericView, generics.ListAPIView):
         lesion = selectors.get_lesion_for(request.user, lesion_pk)
         upload = ImageUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        image = services.add_lesion_image(
-            lesion=lesion,
-            uploaded_file=upload.validated_data["file"],
-            captured_on=upload.validated_data["captured_on"],
-            modality=upload.validated_data["modality"],
-            uploaded_by=request.user,
-        )
+        try:
+            image = services.add_lesion_image(
+                lesion=lesion,
+                uploaded_file=upload.validated_data["file"],
+                captured_on=upload.validated_data["captured_on"],
+                modality=upload.validated_data["modality"],
+                uploaded_by=request.user,
+            )
+        except ValidationError as exc:
+            raise on_field(exc, "file") from exc
         return Response(LesionImageSerializer(image).data, status=status.HTTP_201_CREATED)
 
 

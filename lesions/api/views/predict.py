@@ -12,6 +12,7 @@ from celery.exceptions import TimeoutError as ResultTimeout
 from celery.result import AsyncResult
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -24,7 +25,7 @@ from rest_framework.response import Response
 from dermascan_site.celery import app as celery_app
 from lesions import dispatch, imaging
 from lesions.api.base import NOT_A_DIAGNOSTIC_DEVICE, ClinicalAPIView
-from lesions.api.errors import error_responses
+from lesions.api.errors import error_responses, on_field
 from lesions.api.throttles import PredictThrottle
 
 TAGS = ["predict"]
@@ -95,7 +96,10 @@ class PredictView(ClinicalAPIView):
         form = PredictRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         # The same checks and cleaning as every upload (type, size, pixels, EXIF, GPS).
-        clean = imaging.clean_image(imaging.read_upload(form.validated_data["image"]))
+        try:
+            clean = imaging.clean_image(imaging.read_upload(form.validated_data["image"]))
+        except DjangoValidationError as exc:
+            raise on_field(exc, "image") from exc
         try:
             job = dispatch.send_task(
                 dispatch.PREDICT_IMAGE,
@@ -106,8 +110,11 @@ class PredictView(ClinicalAPIView):
         except Exception as exc:  # kombu/redis raise several types for "broker unreachable"
             raise ServiceUnavailable() from exc
         cache.set(JOB_OWNER_KEY.format(job.id), request.user.pk, JOB_TTL)
+        wait = settings.DERMASCAN_PREDICT_WAIT
+        if wait <= 0:  # configured never to hold a web process
+            return pending(job.id)
         try:
-            result = job.get(timeout=settings.DERMASCAN_PREDICT_WAIT, propagate=False)
+            result = job.get(timeout=wait, propagate=False)
         except ResultTimeout:
             return pending(job.id)
         return answer(job, result)
