@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lesions.api.base import NOT_A_DIAGNOSTIC_DEVICE
-from lesions.models import Analysis
+from lesions.models import Analysis, ResultState
 
 from .images import LesionImageSerializer
 
@@ -22,9 +22,11 @@ class AnalysisSerializer(serializers.ModelSerializer):
     """One run of the classifier on one image; the result fields are set once it is done.
 
     ``result_state`` is the one message to show (not_assessable, inconclusive, high,
-    moderate, low); ``state_reason`` says why when not assessable or inconclusive.
+    moderate, low; null until done); ``state_reason`` says why when not assessable or
+    inconclusive. Both are decided by the worker; clients show them as they are.
     """
 
+    result_state = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
     heatmap_url = serializers.SerializerMethodField()
     notice = serializers.SerializerMethodField()
@@ -58,6 +60,14 @@ class AnalysisSerializer(serializers.ModelSerializer):
             "notice",
         )
         read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=ResultState.choices, allow_null=True, help_text="Null until done."
+        )
+    )
+    def get_result_state(self, analysis: Analysis) -> str | None:
+        return analysis.result_state or None
 
     @extend_schema_field(ServedModelSerializer(allow_null=True))
     def get_model(self, analysis: Analysis) -> dict | None:

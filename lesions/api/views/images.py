@@ -35,7 +35,9 @@ class LesionImageListView(ClinicalGenericView, generics.ListAPIView):
         return lesion.images.all()
 
     @extend_schema(
-        summary="List a lesion's images", responses={**error_responses(403, 404)}, tags=TAGS
+        summary="List a lesion's images",
+        responses={200: LesionImageSerializer(many=True), **error_responses(403, 404)},
+        tags=TAGS,
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return self.list(request, *args, **kwargs)
@@ -77,7 +79,9 @@ class LesionImageDetailView(ClinicalGenericView, generics.RetrieveDestroyAPIView
         return selectors.get_image_for(self.request.user, self.kwargs["image_pk"])
 
     @extend_schema(
-        summary="Read an image's details", responses={**error_responses(403, 404)}, tags=TAGS
+        summary="Read an image's details",
+        responses={200: LesionImageSerializer, **error_responses(403, 404)},
+        tags=TAGS,
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return self.retrieve(request, *args, **kwargs)

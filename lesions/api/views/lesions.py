@@ -32,7 +32,9 @@ EXAMPLE = OpenApiExample(
 
 @extend_schema_view(
     get=extend_schema(
-        summary="List a patient's lesions", responses={**error_responses(403, 404)}, tags=TAGS
+        summary="List a patient's lesions",
+        responses={200: LesionSerializer(many=True), **error_responses(403, 404)},
+        tags=TAGS,
     ),
     post=extend_schema(
         summary="Add a lesion to a patient's body map",
@@ -61,7 +63,11 @@ class PatientLesionListView(ClinicalGenericView, generics.ListCreateAPIView):
 
 
 @extend_schema_view(
-    get=extend_schema(summary="Read a lesion", responses={**error_responses(403, 404)}, tags=TAGS),
+    get=extend_schema(
+        summary="Read a lesion",
+        responses={200: LesionSerializer, **error_responses(403, 404)},
+        tags=TAGS,
+    ),
     put=extend_schema(
         summary="Replace a lesion's details",
         responses={200: LesionSerializer, **error_responses(400, 403, 404)},

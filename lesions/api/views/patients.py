@@ -30,7 +30,11 @@ EXAMPLE = OpenApiExample(
 
 
 @extend_schema_view(
-    get=extend_schema(summary="List patients", responses={**error_responses(400, 403)}, tags=TAGS),
+    get=extend_schema(
+        summary="List patients",
+        responses={200: PatientSerializer(many=True), **error_responses(400, 403)},
+        tags=TAGS,
+    ),
     post=extend_schema(
         summary="Create a patient",
         examples=[EXAMPLE],
@@ -56,7 +60,11 @@ class PatientListView(ClinicalGenericView, generics.ListCreateAPIView):
 
 
 @extend_schema_view(
-    get=extend_schema(summary="Read a patient", responses={**error_responses(403, 404)}, tags=TAGS),
+    get=extend_schema(
+        summary="Read a patient",
+        responses={200: PatientSerializer, **error_responses(403, 404)},
+        tags=TAGS,
+    ),
     put=extend_schema(
         summary="Replace a patient's details",
         responses={200: PatientSerializer, **error_responses(400, 403, 404)},

@@ -33,7 +33,7 @@ JOB_OWNER_KEY = "predict-job:{}"
 JOB_TTL = 3600
 
 
-class PredictRequestSerializer(serializers.Serializer):
+class PredictSerializer(serializers.Serializer):
     image = serializers.FileField(help_text="JPEG or PNG, at most 20 MB.")
     use_tta = serializers.BooleanField(default=True, help_text="Test-time augmentation.")
     heatmap = serializers.BooleanField(default=False, help_text="Add a PNG data URL heatmap.")
@@ -83,7 +83,7 @@ class PredictView(ClinicalAPIView):
             "image is stored. Waits for the worker a bounded time, then answers 202 with "
             "`status_url` to poll. " + NOT_A_DIAGNOSTIC_DEVICE
         ),
-        request={"multipart/form-data": PredictRequestSerializer},
+        request={"multipart/form-data": PredictSerializer},
         responses={
             200: PredictionSerializer,
             202: PredictPendingSerializer,
@@ -93,7 +93,7 @@ class PredictView(ClinicalAPIView):
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
-        form = PredictRequestSerializer(data=request.data)
+        form = PredictSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         # The same checks and cleaning as every upload (type, size, pixels, EXIF, GPS).
         try:

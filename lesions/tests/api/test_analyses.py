@@ -42,7 +42,7 @@ def test_a_finished_analysis_shows_the_whole_result(api, image):
 def test_a_pending_analysis_has_no_result_yet(api, image):
     body = api.get(detail(image.analyses.get())).json()
     assert body["status"] == "queued"
-    assert body["result_state"] == "" and body["top_class"] == "" and body["confidence"] is None
+    assert body["result_state"] is None and body["top_class"] == "" and body["confidence"] is None
     assert body["heatmap_url"] is None and body["model"] is None
 
 

@@ -67,8 +67,11 @@ def body():
         "status": "archived",
         "captured_on": "2024-01-01",
         "modality": "dermoscopic",
-        "file": SimpleUploadedFile("x.jpg", jpeg_bytes(seed=99)),
     }
+
+
+def multipart_body():
+    return {**body(), "file": SimpleUploadedFile("x.jpg", jpeg_bytes(seed=99))}
 
 
 def test_other_clinics_token_gets_404_on_every_api_route(
@@ -86,7 +89,9 @@ def test_other_clinics_token_gets_404_on_every_api_route(
         url = reverse(name, kwargs={p: foreign_records[p] for p in params})
         visited.add(name)
         for method in METHODS:
-            response = getattr(other, method)(url, body(), format="multipart")
+            response = getattr(other, method)(url, body(), format="json")
+            if response.status_code == 415:  # an upload: multipart
+                response = getattr(other, method)(url, multipart_body(), format="multipart")
             if name in OWN_DATA and not params:
                 assert foreign_name not in response.content, (name, method)
                 continue
