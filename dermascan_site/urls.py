@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from dermascan_site.health import api_health, health
 from lesions.api.docs import RedocView, SwaggerView
+from lesions.api.errors import unknown_endpoint
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", RedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/v1/", include("lesions.api.urls")),
+    re_path(r"^api/", unknown_endpoint),  # JSON 404, not the pages' HTML one
     path("model/", include("classifier.urls")),
     path("", include("lesions.urls")),
 ]

@@ -12,7 +12,8 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -87,6 +88,13 @@ def _flatten(messages: Any) -> list[str]:
     if isinstance(messages, list):
         return [m for item in messages for m in _flatten(item)]
     return [str(messages)]
+
+
+@csrf_exempt  # answers 404 whatever the method; there is nothing to protect
+def unknown_endpoint(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any other path under /api/: a 404 in the API's shape, not the site's HTML page."""
+    body = {"code": "not_found", "message": "No such API endpoint.", "fields": {}}
+    return JsonResponse({"error": body}, status=404)
 
 
 # --- the schema's description of errors ----------------------------------------------------

@@ -5,6 +5,8 @@ A throttled request answers 429 with ``Retry-After`` (DRF) in the API's error sh
 
 from __future__ import annotations
 
+import hashlib
+
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
@@ -35,7 +37,9 @@ class LoginUsernameThrottle(RatesFromSettings, SimpleRateThrottle):
         username = request.data.get("username") if hasattr(request.data, "get") else None
         if not isinstance(username, str) or not username.strip():
             return None  # no username: nothing to guess, the serializer answers 400
-        return self.cache_format % {"scope": self.scope, "ident": username.strip().lower()}
+        # Hashed: any text may arrive here, and cache keys must be short and plain.
+        ident = hashlib.sha256(username.strip().lower().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class WriteRateThrottle(RatesFromSettings, UserRateThrottle):

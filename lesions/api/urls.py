@@ -52,5 +52,5 @@ urlpatterns = [
     ),
     path("model/", model.ModelView.as_view(), name="model"),
     path("predict/", predict.PredictView.as_view(), name="predict"),
-    path("predict/<str:job_id>/", predict.PredictStatusView.as_view(), name="predict-status"),
+    path("predict/<uuid:job_id>/", predict.PredictStatusView.as_view(), name="predict-status"),
 ]

@@ -35,7 +35,7 @@ class ImageAnalysisListView(ClinicalGenericView, generics.ListAPIView):
 
     @extend_schema(
         summary="List an image's analyses, newest first",
-        responses={200: AnalysisSerializer(many=True), **error_responses(403, 404)},
+        responses={200: AnalysisSerializer(many=True), **error_responses(400, 403, 404)},
         tags=TAGS,
     )
     def get(self, request: Request, *args, **kwargs) -> Response:

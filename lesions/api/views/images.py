@@ -36,7 +36,7 @@ class LesionImageListView(ClinicalGenericView, generics.ListAPIView):
 
     @extend_schema(
         summary="List a lesion's images",
-        responses={200: LesionImageSerializer(many=True), **error_responses(403, 404)},
+        responses={200: LesionImageSerializer(many=True), **error_responses(400, 403, 404)},
         tags=TAGS,
     )
     def get(self, request: Request, *args, **kwargs) -> Response:

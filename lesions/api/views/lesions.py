@@ -33,7 +33,7 @@ EXAMPLE = OpenApiExample(
 @extend_schema_view(
     get=extend_schema(
         summary="List a patient's lesions",
-        responses={200: LesionSerializer(many=True), **error_responses(403, 404)},
+        responses={200: LesionSerializer(many=True), **error_responses(400, 403, 404)},
         tags=TAGS,
     ),
     post=extend_schema(

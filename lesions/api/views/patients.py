@@ -32,7 +32,7 @@ EXAMPLE = OpenApiExample(
 @extend_schema_view(
     get=extend_schema(
         summary="List patients",
-        responses={200: PatientSerializer(many=True), **error_responses(400, 403)},
+        responses={200: PatientSerializer(many=True), **error_responses(400, 403, 404)},
         tags=TAGS,
     ),
     post=extend_schema(

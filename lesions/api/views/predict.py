@@ -7,6 +7,7 @@ to DERMASCAN_PREDICT_WAIT seconds; past that it answers 202 with a status URL to
 from __future__ import annotations
 
 import base64
+import uuid
 
 from celery.exceptions import TimeoutError as ResultTimeout
 from celery.result import AsyncResult
@@ -130,7 +131,8 @@ class PredictStatusView(ClinicalAPIView):
         },
         tags=TAGS,
     )
-    def get(self, request: Request, job_id: str) -> Response:
+    def get(self, request: Request, job_id: uuid.UUID) -> Response:
+        job_id = str(job_id)
         if cache.get(JOB_OWNER_KEY.format(job_id)) != request.user.pk:
             raise Http404("No such quick check of yours.")
         job = AsyncResult(job_id, app=celery_app)
