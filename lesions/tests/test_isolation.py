@@ -56,7 +56,7 @@ def clinical_routes():
     """
     routes = []
     for route, name, params, view in walk(get_resolver().url_patterns):
-        if route.startswith(SKIPPED_PREFIXES) or not view.startswith("lesions."):
+        if route.lstrip("^").startswith(SKIPPED_PREFIXES) or not view.startswith("lesions."):
             continue
         assert name, f"URL {route!r} ({view}) needs a name to be walked"
         routes.append((name, params))

@@ -50,6 +50,7 @@ WORKER_ENV = {
 
 # Process groups started by this test process and not stopped yet (see stop_process_group).
 _running_groups: set[int] = set()
+STOP_GRACE_SECONDS = 15.0  # a group gets this long to stop on SIGTERM, then SIGKILL
 
 
 def start_process_group(command: list[str], **popen: Any) -> subprocess.Popen:
@@ -65,7 +66,7 @@ def stop_process_group(process: subprocess.Popen, *, sig: int = signal.SIGTERM) 
         with suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=STOP_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
             with suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
