@@ -18,6 +18,11 @@ RUN_ANALYSIS = "lesions.tasks.run_analysis"
 PREDICT_IMAGE = "lesions.tasks.predict_image"
 
 
-def send_task(name: str, *args: Any, **options: Any) -> AsyncResult:
-    """Publish task ``name`` with positional ``args``; raises if the broker is unreachable."""
-    return app.send_task(name, args=args, **options)
+def send_task(name: str, *args: Any, keep_result: bool = False, **options: Any) -> AsyncResult:
+    """Publish task ``name`` with positional ``args``; raises if the broker is unreachable.
+
+    Unlike ``.delay()``, sending by name does not know the task's ``ignore_result``: without
+    ``keep_result`` the sender neither waits for nor subscribes to a result (which would tie
+    every upload to the result store, and stall it while Redis is down).
+    """
+    return app.send_task(name, args=args, ignore_result=not keep_result, **options)

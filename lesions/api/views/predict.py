@@ -107,6 +107,7 @@ class PredictView(ClinicalAPIView):
                 base64.b64encode(clean.content).decode(),
                 form.validated_data["use_tta"],
                 form.validated_data["heatmap"],
+                keep_result=True,
             )
         except Exception as exc:  # kombu/redis raise several types for "broker unreachable"
             raise ServiceUnavailable() from exc
