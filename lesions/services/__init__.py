@@ -2,6 +2,7 @@
 
 from .analyses import reanalyse_images, reanalyse_outdated_images, request_analysis
 from .audit import record_event, record_view
+from .devices import sign_in_device, sign_out_device, sign_out_everywhere
 from .images import add_lesion_image, delete_lesion_image
 from .lesions import create_lesion, delete_lesion, update_lesion
 from .patients import create_patient, delete_patient, update_patient
@@ -18,6 +19,9 @@ __all__ = [
     "record_event",
     "record_view",
     "request_analysis",
+    "sign_in_device",
+    "sign_out_device",
+    "sign_out_everywhere",
     "update_lesion",
     "update_patient",
 ]

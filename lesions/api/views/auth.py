@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from knox.settings import knox_settings
 from rest_framework import status
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.permissions import AllowAny
@@ -23,7 +23,8 @@ from lesions.api.serializers.auth import (
     LoginSerializer,
 )
 from lesions.api.throttles import LoginIPThrottle, LoginUsernameThrottle
-from lesions.models import DeviceToken
+from lesions.models import DeviceToken, User
+from lesions.services import devices
 
 TAGS = ["auth"]
 
@@ -70,10 +71,8 @@ class LoginView(ClinicalAPIView):
             raise InvalidCredentials()
         if not user.is_clinician:
             raise PermissionDenied("This account is not attached to a clinic.")
-        token, key = DeviceToken.objects.create(
-            user=user,
-            expiry=knox_settings.TOKEN_TTL,
-            device_name=data.validated_data["device_name"],
+        token, key = devices.sign_in_device(
+            user=user, device_name=data.validated_data["device_name"]
         )
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         body = {
@@ -96,7 +95,7 @@ class LogoutView(ClinicalAPIView):
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
-        request.auth.delete()
+        devices.sign_out_device(token=request.auth)
         user_logged_out.send(
             sender=request.user.__class__, request=request._request, user=request.user
         )
@@ -113,14 +112,15 @@ class LogoutAllView(ClinicalAPIView):
         tags=TAGS,
     )
     def post(self, request: Request) -> Response:
-        DeviceToken.objects.filter(user=request.user).delete()
+        devices.sign_out_everywhere(user=request.user)
         user_logged_out.send(
             sender=request.user.__class__, request=request._request, user=request.user
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def devices_of(user) -> list[DeviceToken]:
+def devices_of(user: User) -> QuerySet[DeviceToken]:
+    """The user's devices still signed in (expired tokens are not devices any more)."""
     return DeviceToken.objects.filter(user=user, expiry__gt=timezone.now()).order_by("-created")
 
 
@@ -131,8 +131,8 @@ class DeviceListView(ClinicalAPIView):
         tags=TAGS,
     )
     def get(self, request: Request) -> Response:
-        devices = devices_of(request.user)
-        return Response(DeviceSerializer(devices, many=True, context={"request": request}).data)
+        signed_in = devices_of(request.user)
+        return Response(DeviceSerializer(signed_in, many=True, context={"request": request}).data)
 
 
 class DeviceDetailView(ClinicalAPIView):
@@ -143,5 +143,7 @@ class DeviceDetailView(ClinicalAPIView):
         tags=TAGS,
     )
     def delete(self, request: Request, device_key: str) -> Response:
-        get_object_or_404(devices_of(request.user), token_key=device_key).delete()
+        devices.sign_out_device(
+            token=get_object_or_404(devices_of(request.user), token_key=device_key)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
