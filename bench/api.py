@@ -10,7 +10,8 @@ that it takes as little of the shared CPU as it can). Phases, each ``--seconds``
 
 - ``reads``: a device token reading the patient list (a page of 25), a lesion's history
   (10 images with their analyses) and an analysis, in turn;
-- ``health``: anonymous GET /api/health/ (the load balancer's view).
+- ``health``: anonymous GET /api/health/ (the load balancer's view), once with every caller
+  calling back to back (saturation) and once with each calling every ``--pace`` seconds.
 
 No Celery worker runs: the health check only reads the heartbeat rows, which this process
 writes every few seconds the way a worker's bootstep does (``lesions.heartbeat``).
@@ -55,10 +56,14 @@ def free_port() -> int:
 # --- the load generator (runs in its own process: ``bench/api.py --client``) -------------
 
 
-async def _caller(host, port, paths, headers, deadline, latencies, errors, index):
+async def _caller(host, port, paths, headers, deadline, latencies, errors, index, pace):
     reader = writer = None
     n = index
+    next_call = time.monotonic() + (pace * index / 16 if pace else 0)  # spread the callers
     while time.monotonic() < deadline:
+        if pace:  # an open-loop caller: one call every ``pace`` seconds, however long it took
+            await asyncio.sleep(max(0.0, next_call - time.monotonic()))
+            next_call += pace
         path = paths[n % len(paths)]
         n += 1
         request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{headers}\r\n".encode()
@@ -97,7 +102,9 @@ async def _load(args) -> dict:
     deadline = started + args.seconds
     await asyncio.gather(
         *(
-            _caller("127.0.0.1", args.port, paths, headers, deadline, latencies, errors, i)
+            _caller(
+                "127.0.0.1", args.port, paths, headers, deadline, latencies, errors, i, args.pace
+            )
             for i in range(args.concurrency)
         )
     )
@@ -108,9 +115,9 @@ def client_main(args) -> None:
     print(json.dumps(asyncio.run(_load(args))))
 
 
-def run_load(port: int, paths: list[str], headers: dict, args) -> dict:
+def run_load(port: int, paths: list[str], headers: dict, args, pace: float = 0.0) -> dict:
     """Run the load generator in a second process and summarise what it measured."""
-    command = [sys.executable, __file__, "--client", "--port", str(port)]
+    command = [sys.executable, __file__, "--client", "--port", str(port), "--pace", str(pace)]
     command += ["--paths", json.dumps(paths), "--headers", json.dumps(headers)]
     command += ["--seconds", str(args.seconds), "--concurrency", str(args.concurrency)]
     done = subprocess.run(
@@ -327,6 +334,7 @@ def run(args) -> dict:
         results = {
             "reads": run_load(stack.port, reads, token, args),
             "health": run_load(stack.port, ["/api/health/"], {}, args),
+            "health_paced": run_load(stack.port, ["/api/health/"], {}, args, pace=args.pace),
         }
         with urllib.request.urlopen(f"http://127.0.0.1:{stack.port}/api/health/") as answer:
             results["health_status"] = json.loads(answer.read())["status"]
@@ -343,7 +351,13 @@ def report(args, results: dict) -> str:
     command = " ".join(["python", *command_without_notes(sys.argv)])
     reads, health = results["reads"], results["health"]
     rows = []
-    for name, r in (("reads (mix)", reads), ("health (anonymous)", health)):
+    paced = results["health_paced"]
+    phases = (
+        ("reads (mix), callers at full speed", reads),
+        ("health (anonymous), callers at full speed", health),
+        (f"health (anonymous), each caller every {args.pace * 1000:.0f} ms", paced),
+    )
+    for name, r in phases:
         rows.append(
             f"| {name} | {r['requests']} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} "
             f"| {r['p99']:.1f} | {r['errors']} |"
@@ -361,6 +375,7 @@ def report(args, results: dict) -> str:
         and reads["errors"] == 0
     )
     health_ok = health["p95"] <= TARGETS["health_p95_ms"] and health["errors"] == 0
+    paced_ok = paced["p95"] <= TARGETS["health_p95_ms"] and paced["errors"] == 0
     notes = f"\n{args.notes}\n" if args.notes else ""
     return f"""{SECTION}
 
@@ -384,8 +399,9 @@ answered `{results["health_status"]}` at the end.
 Targets (2 CPU cores): reads ≥ {TARGETS["reads_rps"]:.0f} requests/s with p95 ≤ \
 {TARGETS["reads_p95_ms"]:.0f} ms and no errors: {reads["rps"]:.0f}/s, p95 \
 {reads["p95"]:.1f} ms, {reads["errors"]} errors — {verdict(reads_ok)}; health p95 ≤ \
-{TARGETS["health_p95_ms"]:.0f} ms under {args.concurrency} callers: {health["p95"]:.1f} ms — \
-{verdict(health_ok)}.
+{TARGETS["health_p95_ms"]:.0f} ms under {args.concurrency} callers: {health["p95"]:.1f} ms with \
+the callers at full speed — {verdict(health_ok)}; {paced["p95"]:.1f} ms with each calling every \
+{args.pace * 1000:.0f} ms ({paced["rps"]:.0f} requests/s offered) — {verdict(paced_ok)}.
 {notes}"""
 
 
@@ -396,6 +412,9 @@ def main() -> None:
     parser.add_argument("--headers", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help="web server port (default: free)")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--pace", type=float, default=0.1, help="seconds between calls of a paced health caller"
+    )
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each phase")
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
