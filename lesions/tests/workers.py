@@ -45,6 +45,8 @@ WORKER_ENV = {
     "DERMASCAN_ANALYSIS_QUEUED_TIMEOUT": "2",
     "DERMASCAN_SWEEP_INTERVAL": "1",
     "DERMASCAN_INFERENCE_THREADS": "1",
+    # Transactional tests empty the heartbeat table between tests; the worker refills it fast.
+    "DERMASCAN_HEARTBEAT_INTERVAL": "1",
 }
 
 
