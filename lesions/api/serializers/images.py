@@ -2,11 +2,34 @@ from __future__ import annotations
 
 from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from lesions.models import LesionImage, Modality
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "An uploaded image",
+            value={
+                "id": 57,
+                "lesion": 31,
+                "captured_on": "2026-03-02",
+                "modality": "dermoscopic",
+                "width": 1024,
+                "height": 768,
+                "content_type": "image/jpeg",
+                "byte_size": 183004,
+                "created_at": "2026-03-02T10:00:00Z",
+                "file_url": "/api/v1/images/57/file/",
+                "thumbnail_url": "/api/v1/images/57/file/?size=thumbnail",
+                "analyses_url": "/api/v1/images/57/analyses/",
+            },
+            response_only=True,
+        )
+    ]
+)
 class LesionImageSerializer(serializers.ModelSerializer):
     file_url = serializers.SerializerMethodField(help_text="The image bytes (authenticated).")
     thumbnail_url = serializers.SerializerMethodField(help_text="A small JPEG copy.")
