@@ -1,59 +1,107 @@
-"""GET /health/: is everything an analysis needs up? For load balancers and operators.
+"""GET /health/ and /api/health/: is everything an analysis needs up?
 
-No login, and no patient data: only component states, worker names, the served model's
-identity and queue counts. 200 when the database, the broker, at least one worker and the
-model are fine; 503 (with the same JSON) otherwise.
+For load balancers and operators. Cheap by design: it reads the heartbeat rows the workers
+write (``lesions.heartbeat``) instead of pinging them, and the broker and model checks are
+remembered for a few seconds, so a check costs one small query. Anonymous callers get the
+overall status only; staff (session) and API token holders also get the components
+(worker names, database vendor, queue depth, model identity), which help an attacker.
+
+200 when the database, the broker, at least one inference worker and the model are fine;
+503 (with the same JSON shape) otherwise.
 """
 
 from __future__ import annotations
 
+import datetime
+import threading
 import time
+from collections.abc import Callable
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Min
-from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from dermascan_site.celery import app as celery_app
 
-PING_TIMEOUT = 1.0  # seconds a worker has to answer the heartbeat ping
+MISSED_BEATS = 3  # a worker is gone after this many heartbeat intervals without one
+REMEMBER_SECONDS = 5.0  # how long a broker or model check is reused
 
 
-@never_cache
-@require_GET
-def health(request: HttpRequest) -> JsonResponse:
+class _Remembered:
+    """A check's last result, reused for REMEMBER_SECONDS (per process, thread-safe)."""
+
+    def __init__(self, check: Callable[[], dict]) -> None:
+        self.check = check
+        self.lock = threading.Lock()
+        self.value: dict | None = None
+        self.at = 0.0
+
+    def __call__(self) -> dict:
+        with self.lock:
+            if self.value is None or time.monotonic() - self.at > REMEMBER_SECONDS:
+                self.value, self.at = self.check(), time.monotonic()
+            return self.value
+
+    def forget(self) -> None:
+        with self.lock:
+            self.value = None
+
+
+def health_report(*, detailed: bool) -> tuple[dict, bool]:
+    """The health body and whether everything is fine."""
     started = time.monotonic()
-    database = check_database()
-    broker = check_broker()
-    workers = ping_workers() if broker["status"] == "ok" else []
-    model = served_model_state() if database["status"] == "ok" else {"status": "unknown"}
+    database, workers = check_database_and_workers()
+    broker = remembered_broker()
+    model = remembered_model() if database["status"] == "ok" else {"status": "unknown"}
     healthy = (
         database["status"] == "ok"
         and broker["status"] == "ok"
-        and bool(workers)
+        and any("inference" in worker["queues"] for worker in workers)
         and model["status"] == "ok"
     )
-    body = {
-        "status": "ok" if healthy else "unhealthy",
-        "database": database,
-        "broker": broker,
-        "workers": workers,
-        "model": model,
-        "analyses": analysis_counts() if database["status"] == "ok" else {},
-        "checked_in_ms": round((time.monotonic() - started) * 1000),
-    }
-    return JsonResponse(body, status=200 if healthy else 503)
+    body: dict = {"status": "ok" if healthy else "unhealthy"}
+    if detailed:
+        body.update(
+            database=database,
+            broker=broker,
+            workers=workers,
+            model=model,
+            analyses=analysis_counts() if database["status"] == "ok" else {},
+            checked_in_ms=round((time.monotonic() - started) * 1000),
+        )
+    return body, healthy
 
 
-def check_database() -> dict:
+def check_database_and_workers() -> tuple[dict, list[dict]]:
+    """One query: it proves the database answers and lists the workers alive."""
+    from lesions.models import WorkerHeartbeat
+
+    interval = settings.DERMASCAN_HEARTBEAT_INTERVAL
+    since = timezone.now() - datetime.timedelta(seconds=MISSED_BEATS * interval)
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        beats = list(
+            WorkerHeartbeat.objects.filter(beat_at__gte=since)
+            .order_by("hostname")
+            .values("hostname", "queues", "beat_at")
+        )
     except Exception as exc:  # any driver error means "down" here
-        return {"status": "error", "error": type(exc).__name__}
-    return {"status": "ok", "vendor": connection.vendor}
+        return {"status": "error", "error": type(exc).__name__}, []
+    workers = [
+        {
+            "name": beat["hostname"],
+            "queues": beat["queues"].split(","),
+            "seconds_since_heartbeat": round((timezone.now() - beat["beat_at"]).total_seconds()),
+        }
+        for beat in beats
+    ]
+    return {"status": "ok", "vendor": connection.vendor}, workers
 
 
 def check_broker() -> dict:
@@ -71,15 +119,6 @@ def _queue_depth(conn, queue: str) -> int | None:
         return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
     except Exception:  # a queue nobody has used yet does not exist: nothing waiting
         return 0
-
-
-def ping_workers() -> list[str]:
-    """Names of the workers that answered the ping (their heartbeat), sorted."""
-    try:
-        replies = celery_app.control.ping(timeout=PING_TIMEOUT) or []
-    except Exception:  # a transport without broadcast (the development folder broker)
-        return []
-    return sorted(name for reply in replies for name in reply)
 
 
 def served_model_state() -> dict:
@@ -106,6 +145,10 @@ def served_model_state() -> dict:
     }
 
 
+remembered_broker = _Remembered(check_broker)
+remembered_model = _Remembered(served_model_state)
+
+
 def analysis_counts() -> dict:
     from lesions.models import Analysis, AnalysisStatus
 
@@ -119,3 +162,49 @@ def analysis_counts() -> dict:
         if oldest
         else None,
     }
+
+
+def may_see_details(request: Request) -> bool:
+    """Staff signed in to the site, or any caller with a valid API token."""
+    user = request.user
+    return bool(user and user.is_authenticated and (user.is_staff or request.auth is not None))
+
+
+HealthStatus = inline_serializer(
+    "HealthStatus",
+    {"status": serializers.ChoiceField(choices=["ok", "unhealthy"])},
+)
+
+
+class HealthView(APIView):
+    """No authentication needed; a token or a staff session adds the details."""
+
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        summary="Service health",
+        description=(
+            "`ok` (200) when the database, the broker, an inference worker and the model are "
+            "fine, `unhealthy` (503) otherwise. Anonymous callers get the status only; with a "
+            "token the answer also lists the components."
+        ),
+        responses={200: HealthStatus, 503: HealthStatus},
+        examples=[OpenApiExample("Healthy", value={"status": "ok"}, response_only=True)],
+        tags=["health"],
+    )
+    def get(self, request: Request) -> Response:
+        body, healthy = health_report(detailed=may_see_details(request))
+        response = Response(body, status=200 if healthy else 503)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class SiteHealthView(HealthView):
+    """The same check at /health/, where load balancers look; described once, under /api/."""
+
+    schema = None
+
+
+health = SiteHealthView.as_view()
+api_health = HealthView.as_view()

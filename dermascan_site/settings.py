@@ -46,12 +46,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "django_filters",
     "drf_spectacular",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "csp",
+    "drf_spectacular_sidecar",
     "classifier",
     "lesions",
     "training",
@@ -251,7 +253,18 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # one task at a time per process: no hoarding
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True  # redelivered anyway
-CELERY_TASK_ROUTES = {"lesions.tasks.run_analysis": {"queue": "inference"}}
+CELERY_TASK_ROUTES = {
+    "lesions.tasks.run_analysis": {"queue": "inference"},
+    "lesions.tasks.predict_image": {"queue": "inference"},
+}
+# Only the API's quick check (predict_image) keeps a result, for the request waiting on it.
+CELERY_RESULT_BACKEND = REDIS_URL or f"file://{VAR_DIR / 'results'}"
+CELERY_RESULT_EXPIRES = 3600
+if not REDIS_URL:
+    (VAR_DIR / "results").mkdir(parents=True, exist_ok=True)
+# How long POST /api/v1/predict/ waits for the worker before answering 202 with a status URL
+# (0: answer 202 at once).
+DERMASCAN_PREDICT_WAIT = env.float("DERMASCAN_PREDICT_WAIT", default=20.0)
 # The model is loaded in worker_process_init, which may take longer than Celery's 4 s default.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120
 # A failed publish (broker down) gives up quickly: the upload must not hang; the sweeper
@@ -303,21 +316,78 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The API (lesions.api). Mobile devices sign in with a per-device token (django-rest-knox:
+# hashed, expiring, revocable one device at a time); the pages' own calls use the session.
+KNOX_TOKEN_MODEL = "lesions.DeviceToken"  # noqa: S105 (a model name, not a secret)
+# knox's own token model is swapped out for DeviceToken; its migrations would still create
+# an unused table whose foreign key to users blocks flushing the database (tests).
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_TTL": datetime.timedelta(days=env.int("DERMASCAN_API_TOKEN_DAYS", default=30)),
+    "AUTH_HEADER_PREFIX": "Token",
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "lesions.api.authentication.DeviceTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PERMISSION_CLASSES": ["lesions.api.permissions.IsClinician"],
+    # JSON in; the upload and predict endpoints declare multipart themselves.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "lesions.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "lesions.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "login_ip": env.str("DERMASCAN_API_LOGIN_IP_RATE", default="30/min"),
+        "login_username": env.str("DERMASCAN_API_LOGIN_USERNAME_RATE", default="10/min"),
+        "uploads": env.str("DERMASCAN_API_UPLOAD_RATE", default="60/min"),
+        "predict": env.str("DERMASCAN_API_PREDICT_RATE", default="20/min"),
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "DermaScan API",
-    "DESCRIPTION": "Skin lesion tracking with AI-assisted analysis. Not a diagnostic device.",
+    "DESCRIPTION": (
+        "Skin lesion tracking with AI-assisted analysis for the DermaScan mobile app. "
+        "Not a diagnostic device: decision support for clinicians, not a diagnosis.\n\n"
+        "Sign in with `POST /api/v1/auth/login/` and send `Authorization: Token <token>`. "
+        'Every 4xx answer has the shape `{"error": {"code", "message", "fields"}}`.'
+    ),
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/(v1/)?",
+    # Separate request and response components: uploads are multipart, reads are JSON.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from our own static files, no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "LesionStatusEnum": "lesions.models.LesionStatus",
+        "AnalysisStatusEnum": "lesions.models.AnalysisStatus",
+        "ResultStateEnum": "lesions.models.ResultState",
+        "BodySiteEnum": "lesions.models.BodySite",
+    },
 }
+
+# Throttle counters (API logins, uploads) must be shared by all web processes: Redis when
+# there is one, this process's memory on a laptop.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "dermascan",
+        }
+    }
+
+# Workers write a heartbeat row this often (seconds); the health check calls a worker gone
+# after three missed beats, and never pings workers itself.
+DERMASCAN_HEARTBEAT_INTERVAL = env.float("DERMASCAN_HEARTBEAT_INTERVAL", default=10.0)
 
 # The model the workers serve when no ModelVersion is active in the database.
 DERMASCAN_DEFAULT_MODEL = Path(

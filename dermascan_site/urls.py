@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
 
 from dermascan_site.accounts import LoginForm
-from dermascan_site.health import health
+from dermascan_site.health import api_health, health
 from dermascan_site.two_factor import two_factor
+from lesions.api.docs import RedocView, SwaggerView
+from lesions.api.errors import unknown_endpoint
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -17,8 +19,12 @@ urlpatterns = [
     ),
     path("accounts/two-factor/", two_factor, name="two-factor"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/health/", api_health, name="api-health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", RedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/v1/", include("lesions.api.urls")),
+    re_path(r"^api/", unknown_endpoint),  # JSON 404, not the pages' HTML one
     path("model/", include("classifier.urls")),
     path("", include("lesions.urls")),
 ]

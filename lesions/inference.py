@@ -25,13 +25,21 @@ from classifier.artifact import CARD_FILE
 from classifier.errors import EngineError
 from classifier.predictor import Predictor
 from classifier.registry import served_model
-from lesions.services.analyses import ServedModelInfo
 
 logger = logging.getLogger(__name__)
 
 # A model that failed to load is tried again at most this often (seconds), so that a
 # broken artifact fails each analysis at once instead of re-reading gigabytes per task.
 RETRY_FAILED_LOAD_AFTER = 30.0
+
+
+@dataclass(frozen=True)
+class ServedModelInfo:
+    """Which model produced a result, as the worker records it on the analysis."""
+
+    model_version_id: int | None
+    model_id: str
+    sha256: str
 
 
 class ModelUnavailable(Exception):

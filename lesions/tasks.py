@@ -139,3 +139,18 @@ def load_model_in_worker_process(**kwargs: object) -> None:
     finally:
         # The parent must not share this process's connection; the first task opens its own.
         connections.close_all()
+
+
+@shared_task(
+    name="lesions.tasks.predict_image",
+    ignore_result=False,  # the API waits for this result (a bounded wait)
+    soft_time_limit=settings.DERMASCAN_ANALYSIS_SOFT_TIME_LIMIT,
+    time_limit=settings.DERMASCAN_ANALYSIS_TIME_LIMIT,
+)
+def predict_image(image_base64: str, tta: bool = True, heatmap: bool = False) -> dict:
+    """The API's quick check: predict an image sent in the message; nothing is stored."""
+    import base64
+
+    from lesions.quick_check import quick_prediction
+
+    return quick_prediction(base64.b64decode(image_base64), tta=tta, heatmap=heatmap)

@@ -3,11 +3,13 @@
 from .analysis import PENDING_STATUSES, Analysis, AnalysisStatus, ResultState
 from .audit import AuditAction, AuditEvent, AuditTarget
 from .clinic import Clinic
+from .device_token import DeviceToken
 from .lesion import BodySite, BodyView, ConfirmedDiagnosis, Lesion, LesionStatus
 from .lesion_image import LesionImage, Modality
 from .patient import FitzpatrickSkinType, Patient, Sex
 from .review import ManagementDecision, Review, ReviewBasis, ReviewDiagnosis
 from .user import User
+from .worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
     "PENDING_STATUSES",
@@ -19,6 +21,7 @@ __all__ = [
     "BodySite",
     "BodyView",
     "Clinic",
+    "DeviceToken",
     "FitzpatrickSkinType",
     "Lesion",
     "LesionImage",
@@ -33,4 +36,5 @@ __all__ = [
     "ReviewDiagnosis",
     "Sex",
     "User",
+    "WorkerHeartbeat",
 ]

@@ -45,6 +45,11 @@ class AuditEvent(models.Model):
     patient_id = models.BigIntegerField(
         null=True, db_index=True, help_text="The patient the target belongs to, for filtering."
     )
+    device = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The API device the action came from; empty for the web pages and the admin.",
+    )
     # Names only, not values: the audit trail must not become a second copy of health data.
     changed_fields = models.JSONField(default=list, blank=True)
 

@@ -2,6 +2,7 @@
 
 from .analyses import reanalyse_images, reanalyse_outdated_images, request_analysis
 from .audit import record_event, record_report, record_view
+from .devices import sign_in_device, sign_out_device, sign_out_everywhere
 from .follow_up import refresh_follow_up, set_next_review
 from .images import add_lesion_image, delete_lesion_image
 from .lesions import create_lesion, delete_lesion, update_lesion
@@ -24,6 +25,9 @@ __all__ = [
     "record_view",
     "request_analysis",
     "set_next_review",
+    "sign_in_device",
+    "sign_out_device",
+    "sign_out_everywhere",
     "update_lesion",
     "update_patient",
 ]

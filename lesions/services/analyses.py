@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -22,6 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from classifier.risk import REVIEW_ACTION
+from lesions import dispatch
 from lesions.models import (
     PENDING_STATUSES,
     Analysis,
@@ -31,6 +33,9 @@ from lesions.models import (
     ResultState,
     User,
 )
+
+if TYPE_CHECKING:
+    from lesions.inference import ServedModelInfo
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +76,8 @@ def send_analysis_task(analysis_pk: int) -> bool:
     Never raises: the upload that triggered it has committed and must succeed; the row is
     left ``queued`` and the sweeper sends it again once the broker is reachable.
     """
-    from lesions.tasks import run_analysis  # the tasks module imports this one
-
     try:
-        run_analysis.delay(analysis_pk)
+        dispatch.send_task(dispatch.RUN_ANALYSIS, analysis_pk)
     except Exception:  # kombu/redis raise several unrelated types for "broker unreachable"
         logger.warning(
             "Could not send analysis %s to the broker; the sweeper will retry.",
@@ -126,13 +129,6 @@ def claim_analysis(*, analysis_pk: int, task_id: str) -> Claim | None:
         )
         return None
     return Claim(analysis=analysis, attempt=analysis.attempts)
-
-
-@dataclass(frozen=True)
-class ServedModelInfo:
-    model_version_id: int | None
-    model_id: str
-    sha256: str
 
 
 # A model trained on dermoscopy has not learnt what a clinical close-up looks like.

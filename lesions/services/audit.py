@@ -4,7 +4,9 @@ calls ``record_event`` inside its own transaction, so the event and the change c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from lesions.models import (
     AuditAction,
@@ -18,6 +20,20 @@ from lesions.models import (
 )
 
 AuditedRecord = Patient | Lesion | LesionImage | Review
+
+# The API device the current request came from. Set by the API around each request, so the
+# services (shared with the pages and the admin) need no extra argument to record it.
+_acting_device: ContextVar[str] = ContextVar("acting_device", default="")
+
+
+@contextmanager
+def acting_device(name: str) -> Iterator[None]:
+    """Events recorded inside this block name ``name`` as the device they came from."""
+    token = _acting_device.set(name[:100])
+    try:
+        yield
+    finally:
+        _acting_device.reset(token)
 
 
 def record_event(
@@ -37,6 +53,7 @@ def record_event(
         clinic_id=patient.clinic_id,
         patient_id=patient.pk,
         changed_fields=sorted(changed_fields),
+        device=_acting_device.get(),
     )
 
 

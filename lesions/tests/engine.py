@@ -13,8 +13,9 @@ import datetime
 import pytest
 from django.conf import settings
 
+from lesions.inference import ServedModelInfo
 from lesions.models import Analysis, Lesion, LesionImage
-from lesions.services.analyses import ServedModelInfo, claim_analysis, complete_analysis
+from lesions.services.analyses import claim_analysis, complete_analysis
 from lesions.tests.factories import LesionImageFactory, days_ago
 from lesions.tests.images import sample_bytes
 

@@ -1,16 +1,39 @@
-"""GET /health/ reports the database, the broker, live workers and the served model."""
+"""GET /health/ and /api/health/: read the workers' heartbeats, tell strangers only the status."""
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from dermascan_site import health
+from lesions.models import DeviceToken, WorkerHeartbeat
 from lesions.tests.factories import LesionImageFactory
-from lesions.tests.workers import REDIS_SERVER, RedisServer, celery_app_broker, free_port
+from lesions.tests.workers import (
+    REDIS_SERVER,
+    RedisServer,
+    celery_app_broker,
+    free_port,
+    needs_worker_stack,
+    wait_until,
+)
 
 pytestmark = pytest.mark.django_db
+
+DETAIL_KEYS = {"database", "broker", "workers", "model", "analyses", "checked_in_ms"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_checks():
+    """The broker and model checks are remembered for a few seconds; not across tests."""
+    health.remembered_broker.forget()
+    health.remembered_model.forget()
+    yield
+    health.remembered_broker.forget()
+    health.remembered_model.forget()
 
 
 @pytest.fixture
@@ -25,52 +48,118 @@ def idle_broker(tmp_path):
     if REDIS_SERVER is None:
         pytest.skip("redis-server is not installed")
     server = RedisServer(tmp_path)
-    server.start()
-    with celery_app_broker(server.url):
-        yield server
-    server.stop()
+    try:
+        server.start()
+        with celery_app_broker(server.url):
+            yield server
+    finally:
+        server.stop()
 
 
-@pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
-def test_healthy_when_a_worker_answers(client, served_model, inference_worker, clinician):
-    LesionImageFactory(lesion__patient__clinic=clinician.clinic)  # something in the queue
+def beat(hostname="w1@host", queues="celery,inference", seconds_ago=0):
+    return WorkerHeartbeat.objects.create(
+        hostname=hostname,
+        queues=queues,
+        beat_at=timezone.now() - datetime.timedelta(seconds=seconds_ago),
+    )
 
-    response = client.get(reverse("health"))
 
-    body = response.json()
-    assert response.status_code == 200, body
-    assert body["status"] == "ok"
+@pytest.fixture
+def token_header(clinician):
+    _, key = DeviceToken.objects.create(user=clinician, device_name="ops phone")
+    return {"HTTP_AUTHORIZATION": f"Token {key}"}
+
+
+@pytest.mark.parametrize("url_name", ["health", "api-health"])
+def test_anonymous_caller_gets_the_status_only(client, served_model, idle_broker, url_name):
+    beat()
+    response = client.get(reverse(url_name))
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_token_holder_gets_the_components(client, served_model, idle_broker, token_header):
+    beat(hostname="inference-1@gpu-node")
+    body = client.get(reverse("api-health"), **token_header).json()
+    assert body["status"] == "ok" and set(body) >= DETAIL_KEYS
+    assert body["workers"][0]["name"] == "inference-1@gpu-node"
     assert body["database"]["status"] == "ok" and body["broker"]["status"] == "ok"
-    assert any(name.startswith("shared@") for name in body["workers"])
-    assert body["model"]["status"] == "ok" and body["model"]["source"] == "default"
     assert body["model"]["model_id"].startswith("untrained-")
     assert set(body["analyses"]) == {"queued", "running", "oldest_queued_seconds"}
 
 
-def test_no_worker_answering_is_unhealthy(client, served_model, idle_broker):
+def test_staff_session_gets_the_components(staff_client, served_model, idle_broker):
+    beat()
+    assert set(staff_client.get(reverse("health")).json()) >= DETAIL_KEYS
+
+
+def test_clinician_session_without_token_gets_the_status_only(
+    clinician_client, served_model, idle_broker
+):
+    beat()
+    assert clinician_client.get(reverse("health")).json() == {"status": "ok"}
+
+
+def test_no_heartbeat_is_unhealthy(client, served_model, idle_broker, staff_client):
     response = client.get(reverse("health"))
-    assert response.status_code == 503
-    body = response.json()
-    assert body["broker"]["status"] == "ok" and body["workers"] == []
+    assert response.status_code == 503 and response.json() == {"status": "unhealthy"}
+    assert staff_client.get(reverse("health")).json()["workers"] == []
 
 
-def test_broker_down_is_unhealthy(client, served_model):
+def test_a_silent_worker_counts_as_gone(client, served_model, idle_broker, settings):
+    beat(seconds_ago=health.MISSED_BEATS * settings.DERMASCAN_HEARTBEAT_INTERVAL + 5)
+    assert client.get(reverse("health")).status_code == 503
+
+
+def test_a_worker_without_the_inference_queue_is_not_enough(client, served_model, idle_broker):
+    beat(queues="celery")
+    assert client.get(reverse("health")).status_code == 503
+
+
+def test_broker_down_is_unhealthy(staff_client, served_model):
+    beat()
     with celery_app_broker(f"redis://127.0.0.1:{free_port()}/0"):
-        response = client.get(reverse("health"))
+        response = staff_client.get(reverse("health"))
     assert response.status_code == 503
     assert response.json()["broker"]["status"] == "error"
 
 
-def test_unreadable_model_is_unhealthy(client, settings, tmp_path, idle_broker):
+def test_unreadable_model_is_unhealthy(staff_client, settings, tmp_path, idle_broker):
+    beat()
     settings.DERMASCAN_DEFAULT_MODEL = tmp_path / "no-model-here"
-    body = client.get(reverse("health")).json()
-    assert body["model"]["status"] == "error"
+    response = staff_client.get(reverse("health"))
+    assert response.status_code == 503
+    assert response.json()["model"]["status"] == "error"
 
 
-def test_reveals_no_patient_data(client, served_model, idle_broker, clinician):
+def test_never_pings_workers(client, served_model, idle_broker, monkeypatch):
+    def ping(*args, **kwargs):
+        raise AssertionError("the health check must not ping workers")
+
+    monkeypatch.setattr(health.celery_app.control, "ping", ping)
+    beat()
+    assert client.get(reverse("health")).status_code == 200
+
+
+def test_reveals_no_patient_data(staff_client, served_model, idle_broker, clinician):
+    beat()
     image = LesionImageFactory(lesion__patient__clinic=clinician.clinic)
     patient = image.lesion.patient
-    text = json.dumps(client.get(reverse("health")).json())
+    text = json.dumps(staff_client.get(reverse("health")).json())
     for private in (patient.name, patient.medical_record_number, image.lesion.label):
         assert private not in text
+
+
+@needs_worker_stack
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_writes_its_heartbeat(client, served_model, inference_worker, staff_client):
+    def healthy() -> bool:
+        """the worker's heartbeat makes the check healthy"""
+        health.remembered_broker.forget()
+        return client.get(reverse("health")).status_code == 200
+
+    wait_until(healthy, timeout=30, interval=0.5)
+    body = staff_client.get(reverse("health")).json()
+    assert any(worker["name"].startswith("shared@") for worker in body["workers"])
+    assert any("inference" in worker["queues"] for worker in body["workers"])

@@ -5,10 +5,15 @@ the same PostgreSQL test database, the same media folder and a private Redis ser
 test process. Data a worker must see has to be committed: those tests use
 ``transactional_db``. Worker start-ups cost seconds, so the shared worker is started once
 per session and only tests that kill or break a worker start their own.
+
+Every process started here runs in its own process group and is stopped by that group
+(the worker's pool children with it): by the fixture that started it, on failure too, and,
+should a fixture never reach its teardown, when the test process exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -40,7 +45,48 @@ WORKER_ENV = {
     "DERMASCAN_ANALYSIS_QUEUED_TIMEOUT": "2",
     "DERMASCAN_SWEEP_INTERVAL": "1",
     "DERMASCAN_INFERENCE_THREADS": "1",
+    # Transactional tests empty the heartbeat table between tests; the worker refills it fast.
+    "DERMASCAN_HEARTBEAT_INTERVAL": "1",
 }
+
+
+# Process groups started by this test process and not stopped yet (see stop_process_group).
+_running_groups: set[int] = set()
+STOP_GRACE_SECONDS = 15.0  # a group gets this long to stop on SIGTERM, then SIGKILL
+
+
+def start_process_group(command: list[str], **popen: Any) -> subprocess.Popen:
+    """Start ``command`` as the leader of a new process group, remembered until stopped."""
+    process = subprocess.Popen(command, start_new_session=True, **popen)
+    _running_groups.add(process.pid)
+    return process
+
+
+def stop_process_group(process: subprocess.Popen, *, sig: int = signal.SIGTERM) -> None:
+    """Signal the whole group, wait, and SIGKILL it if it does not stop in time."""
+    try:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=15)
+        # Pool children that outlived their parent are still in the group.
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        _running_groups.discard(process.pid)
+
+
+@atexit.register
+def _stop_leftover_groups() -> None:
+    """Last resort (a fixture that failed before its teardown, an interrupted run)."""
+    for group in list(_running_groups):
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+    _running_groups.clear()
 
 
 def requires_worker_stack() -> list[pytest.MarkDecorator]:
@@ -53,6 +99,13 @@ def requires_worker_stack() -> list[pytest.MarkDecorator]:
         ),
         pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed"),
     ]
+
+
+def needs_worker_stack(test: Callable) -> Callable:
+    """Decorator form of ``requires_worker_stack()`` for a single test in a mixed module."""
+    for mark in requires_worker_stack():
+        test = mark(test)
+    return test
 
 
 def free_port() -> int:
@@ -86,18 +139,21 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
+        self.process = start_process_group(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1"]
             + ["--save", "", "--appendonly", "no", "--dir", str(self.directory)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_until(self.accepts_connections, timeout=10)
+        try:
+            wait_until(self.accepts_connections, timeout=10)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+            stop_process_group(self.process)
             self.process = None
 
     def accepts_connections(self) -> bool:
@@ -112,22 +168,26 @@ class RedisServer:
 
 @contextmanager
 def celery_app_broker(url: str) -> Iterator[None]:
-    """Point this process's Celery app (the web side that sends tasks) at ``url``."""
-    previous = celery_app.conf.broker_url
-    _switch_broker(url)
+    """Point this process's Celery app (the web side that sends tasks and reads the quick
+    check's results) at the Redis server ``url``."""
+    previous = (celery_app.conf.broker_url, celery_app.conf.result_backend)
+    _switch_broker(url, url if url.startswith("redis://") else previous[1])
     try:
         yield
     finally:
-        _switch_broker(previous)
+        _switch_broker(*previous)
 
 
-def _switch_broker(url: str) -> None:
+def _switch_broker(url: str, result_backend: str) -> None:
     # Celery builds its connection and producer pools once, from the broker URL of the
     # moment; they are dropped here so that the next task is sent to the new URL. (Not
     # closed: kombu keeps them per URL and hands them out again when a URL comes back.)
     celery_app.conf.broker_url = url
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    celery_app.conf.result_backend = result_backend
+    celery_app._backend_cache = None
+    celery_app._local.backend = None
 
 
 def database_url_of_tests() -> str:
@@ -155,13 +215,13 @@ class CeleryProcess:
             if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_", "DERMASCAN_", "CELERY_"))
         }
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
+            # Its own process group: the pool children are stopped with it.
+            self.process = start_process_group(
                 [sys.executable, "-m", "celery", "-A", "dermascan_site", *self.command],
                 cwd=REPO,
                 env={**clean, **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: the pool children die with it
             )
         return self
 
@@ -181,22 +241,13 @@ class CeleryProcess:
         """Signal the whole process group (the main process and its pool children)."""
         if self.process is None:
             return
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, sig)
-        self.process.wait(timeout=30)
+        stop_process_group(self.process, sig=sig)
         self.process = None
 
     def stop(self) -> None:
         if self.process is None:
             return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=15)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=15)
+        stop_process_group(self.process)
         self.process = None
 
 
@@ -249,9 +300,17 @@ class WorkerStack:
         return beat
 
     def stop_all(self) -> None:
-        for process in self.processes:
-            process.stop()
-        self.processes.clear()
+        """Stop every process this stack started; one that fails to stop does not keep the
+        others running."""
+        try:
+            for process in self.processes:
+                with suppress(Exception):
+                    process.stop()
+        finally:
+            for process in self.processes:
+                if process.process is not None:
+                    stop_process_group(process.process, sig=signal.SIGKILL)
+            self.processes.clear()
 
 
 # --- fixtures (imported by lesions/tests/conftest.py) -----------------------------------
@@ -273,9 +332,11 @@ def pipeline_media_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def session_redis(tmp_path_factory) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -289,10 +350,11 @@ def inference_worker(
         model_dir=model_artifact,
         log_dir=tmp_path_factory.mktemp("worker-logs"),
     )
-    with celery_app_broker(session_redis.url):
-        worker = stack.start_worker("shared")
-        yield worker
-        stack.stop_all()
+    try:
+        with celery_app_broker(session_redis.url):
+            yield stack.start_worker("shared")
+    finally:
+        stack.stop_all()  # also when the worker failed to start
 
 
 @pytest.fixture
@@ -301,7 +363,6 @@ def worker_stack(
 ) -> Iterator[WorkerStack]:
     """For tests that kill workers or stop the broker: their own Redis and processes."""
     redis = RedisServer(tmp_path)
-    redis.start()
     stack = WorkerStack(
         broker_url=redis.url,
         media_root=pipeline_media_root,
@@ -310,6 +371,7 @@ def worker_stack(
     )
     stack.redis = redis
     try:
+        redis.start()
         with celery_app_broker(redis.url):
             yield stack
     finally:

@@ -1,0 +1,70 @@
+"""What every clinical API view shares: device auditing, private files, ETags."""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import AbstractContextManager
+from typing import Any
+
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404, HttpResponse
+from rest_framework import generics
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from lesions.services.audit import acting_device
+
+NOT_A_DIAGNOSTIC_DEVICE = (
+    "Not a diagnostic device: decision support for clinicians, not a diagnosis."
+)
+
+
+class DeviceAuditMixin:
+    """Audit events written while handling a token request name the token's device."""
+
+    _device_scope: AbstractContextManager | None = None
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # authenticates
+        self._device_scope = acting_device(getattr(request.auth, "device_name", "") or "")
+        self._device_scope.__enter__()
+
+    def finalize_response(self, request: Request, response, *args: Any, **kwargs: Any):
+        if self._device_scope is not None:
+            self._device_scope.__exit__(None, None, None)
+            self._device_scope = None
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class ClinicalAPIView(DeviceAuditMixin, APIView):
+    pass
+
+
+class ClinicalGenericView(DeviceAuditMixin, generics.GenericAPIView):
+    pass
+
+
+def private_file(stored: FieldFile, *, content_type: str, filename: str) -> FileResponse:
+    """Stream a stored file to the signed-in user only: no cache may keep health data."""
+    try:
+        handle = stored.storage.open(stored.name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404("The file is missing from storage.") from exc
+    response = FileResponse(handle, content_type=content_type, filename=filename)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def etag_of(*parts: object) -> str:
+    return '"' + hashlib.sha256(repr(parts).encode()).hexdigest()[:32] + '"'
+
+
+def conditional(request: Request, etag: str, build: Any) -> HttpResponse:
+    """304 when the client's ``If-None-Match`` names ``etag``; else ``build()`` with the ETag."""
+    known = {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}
+    response = Response(status=304) if etag in known or "*" in known else build()
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response

@@ -1,0 +1,1 @@
+"""Serializers describe JSON and check its types; the services do the writing."""

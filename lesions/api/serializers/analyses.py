@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from lesions.api.base import NOT_A_DIAGNOSTIC_DEVICE
+from lesions.models import Analysis, ResultState
+
+from .images import LesionImageSerializer
+
+
+class ServedModelSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        allow_null=True, help_text="Registered version number; null for the default model."
+    )
+    model_id = serializers.CharField()
+    sha256 = serializers.CharField(help_text="SHA-256 of the weights.")
+
+
+# What the schema shows (Swagger UI, ReDoc, the docs of generated clients).
+FINISHED_EXAMPLE = {
+    "id": 88,
+    "image": 57,
+    "status": "done",
+    "failure_reason": "",
+    "result_state": "inconclusive",
+    "state_reason": "Low confidence: consider a specialist's opinion.",
+    "top_class": "mel",
+    "top_class_display": "Melanoma",
+    "confidence": 0.55,
+    "probabilities": {
+        "akiec": 0.07,
+        "bcc": 0.07,
+        "bkl": 0.08,
+        "df": 0.07,
+        "mel": 0.55,
+        "nv": 0.09,
+        "vasc": 0.07,
+    },
+    "uncertain": True,
+    "uncertainty_message": "Low confidence: consider a specialist's opinion.",
+    "risk_level": "high",
+    "recommended_action": "Refer to a dermatologist within two weeks.",
+    "malignant_probability": 0.6,
+    "tta_views": 8,
+    "model": {"version": 3, "model_id": "ham7-lite0-160-s1", "sha256": "8a1a…"},
+    "heatmap_url": "/api/v1/analyses/88/heatmap/",
+    "created_at": "2026-03-02T10:00:00Z",
+    "started_at": "2026-03-02T10:00:01Z",
+    "finished_at": "2026-03-02T10:00:02Z",
+    "inference_ms": 180,
+    "notice": "Not a diagnostic device: decision support for clinicians, not a diagnosis.",
+}
+QUEUED_EXAMPLE = {
+    **FINISHED_EXAMPLE,
+    **dict.fromkeys(["result_state", "confidence", "malignant_probability"]),
+    **dict.fromkeys(["state_reason", "top_class", "top_class_display", "risk_level"], ""),
+    **dict.fromkeys(["uncertainty_message", "recommended_action"], ""),
+    **dict.fromkeys(["model", "heatmap_url", "started_at", "finished_at", "tta_views"]),
+    "status": "queued",
+    "probabilities": {},
+    "uncertain": False,
+    "inference_ms": None,
+}
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample("A finished analysis", value=FINISHED_EXAMPLE, response_only=True),
+        OpenApiExample("A queued analysis", value=QUEUED_EXAMPLE, response_only=True),
+    ]
+)
+class AnalysisSerializer(serializers.ModelSerializer):
+    """One run of the classifier on one image; the result fields are set once it is done.
+
+    ``result_state`` is the one message to show (not_assessable, inconclusive, high,
+    moderate, low; null until done); ``state_reason`` says why when not assessable or
+    inconclusive. Both are decided by the worker; clients show them as they are.
+    """
+
+    result_state = serializers.SerializerMethodField()
+    model = serializers.SerializerMethodField()
+    heatmap_url = serializers.SerializerMethodField()
+    notice = serializers.SerializerMethodField()
+    probabilities = serializers.DictField(child=serializers.FloatField(), read_only=True)
+
+    class Meta:
+        model = Analysis
+        fields = (
+            "id",
+            "image",
+            "status",
+            "failure_reason",
+            "result_state",
+            "state_reason",
+            "top_class",
+            "top_class_display",
+            "confidence",
+            "probabilities",
+            "uncertain",
+            "uncertainty_message",
+            "risk_level",
+            "recommended_action",
+            "malignant_probability",
+            "tta_views",
+            "model",
+            "heatmap_url",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "inference_ms",
+            "notice",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=ResultState.choices, allow_null=True, help_text="Null until done."
+        )
+    )
+    def get_result_state(self, analysis: Analysis) -> str | None:
+        return analysis.result_state or None
+
+    @extend_schema_field(ServedModelSerializer(allow_null=True))
+    def get_model(self, analysis: Analysis) -> dict | None:
+        if not analysis.model_id:
+            return None
+        version = analysis.model_version
+        return {
+            "version": version.number if version else None,
+            "model_id": analysis.model_id,
+            "sha256": analysis.model_sha256,
+        }
+
+    def get_heatmap_url(self, analysis: Analysis) -> str | None:
+        if not analysis.heatmap:
+            return None
+        return reverse("api:analysis-heatmap", kwargs={"analysis_pk": analysis.pk})
+
+    def get_notice(self, analysis: Analysis) -> str:
+        return NOT_A_DIAGNOSTIC_DEVICE
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    """One image of a lesion's timeline with its newest analysis."""
+
+    image = LesionImageSerializer()
+    analysis = AnalysisSerializer(allow_null=True, help_text="Null if never analysed.")
+    days_since_previous = serializers.IntegerField(allow_null=True)
+    days_since_first = serializers.IntegerField()

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
+from rest_framework import serializers
+
+from lesions.models import LesionImage, Modality
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "An uploaded image",
+            value={
+                "id": 57,
+                "lesion": 31,
+                "captured_on": "2026-03-02",
+                "modality": "dermoscopic",
+                "width": 1024,
+                "height": 768,
+                "content_type": "image/jpeg",
+                "byte_size": 183004,
+                "created_at": "2026-03-02T10:00:00Z",
+                "file_url": "/api/v1/images/57/file/",
+                "thumbnail_url": "/api/v1/images/57/file/?size=thumbnail",
+                "analyses_url": "/api/v1/images/57/analyses/",
+            },
+            response_only=True,
+        )
+    ]
+)
+class LesionImageSerializer(serializers.ModelSerializer):
+    file_url = serializers.SerializerMethodField(help_text="The image bytes (authenticated).")
+    thumbnail_url = serializers.SerializerMethodField(help_text="A small JPEG copy.")
+    analyses_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LesionImage
+        fields = (
+            "id",
+            "lesion",
+            "captured_on",
+            "modality",
+            "width",
+            "height",
+            "content_type",
+            "byte_size",
+            "created_at",
+            "file_url",
+            "thumbnail_url",
+            "analyses_url",
+        )
+        read_only_fields = fields
+
+    def get_file_url(self, image: LesionImage) -> str:
+        return reverse("api:image-file", kwargs={"image_pk": image.pk})
+
+    def get_thumbnail_url(self, image: LesionImage) -> str:
+        return reverse("api:image-file", kwargs={"image_pk": image.pk}) + "?size=thumbnail"
+
+    def get_analyses_url(self, image: LesionImage) -> str:
+        return reverse("api:image-analyses", kwargs={"image_pk": image.pk})
+
+
+class ImageUploadSerializer(serializers.Serializer):
+    """Multipart upload. The file is checked by the same service as the web form's upload."""
+
+    file = serializers.FileField(
+        help_text="JPEG or PNG, at most 20 MB. EXIF orientation is applied, GPS stripped."
+    )
+    captured_on = serializers.DateField(
+        default=timezone.localdate, help_text="Defaults to today; never in the future."
+    )
+    modality = serializers.ChoiceField(choices=Modality.choices, default=Modality.DERMOSCOPIC)

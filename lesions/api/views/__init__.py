@@ -1,0 +1,1 @@
+"""One module per resource; each view is thin (serializer in, service or selector, out)."""

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from django.http import FileResponse, Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from lesions import selectors, services
+from lesions.api.base import (
+    ClinicalAPIView,
+    ClinicalGenericView,
+    conditional,
+    etag_of,
+    private_file,
+)
+from lesions.api.errors import error_responses
+from lesions.api.serializers.analyses import AnalysisSerializer
+from lesions.models import Analysis
+
+TAGS = ["analyses"]
+
+
+class ImageAnalysisListView(ClinicalGenericView, generics.ListAPIView):
+    serializer_class = AnalysisSerializer
+    ordering_fields = ("created_at",)
+    ordering = ("-created_at", "-id")
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Analysis.objects.none()
+        image = selectors.get_image_for(self.request.user, self.kwargs["image_pk"])
+        return image.analyses.select_related("model_version")
+
+    @extend_schema(
+        summary="List an image's analyses, newest first",
+        responses={200: AnalysisSerializer(many=True), **error_responses(400, 403, 404)},
+        tags=TAGS,
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return self.list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Analyse an image again",
+        description=(
+            "Queues a new analysis (earlier results are kept). If one is already queued or "
+            "running, that one is answered instead of a second."
+        ),
+        request=None,
+        responses={202: AnalysisSerializer, **error_responses(403, 404)},
+        tags=TAGS,
+    )
+    def post(self, request: Request, image_pk: int) -> Response:
+        image = selectors.get_image_for(request.user, image_pk)
+        analysis = services.request_analysis(image=image, requested_by=request.user)
+        return Response(AnalysisSerializer(analysis).data, status=status.HTTP_202_ACCEPTED)
+
+
+class AnalysisDetailView(ClinicalAPIView):
+    @extend_schema(
+        summary="Read an analysis (poll until done)",
+        description=(
+            "`status` is queued, running, done or failed. Poll cheaply: send the `ETag` of "
+            "the last answer as `If-None-Match` and get 304 while nothing changed."
+        ),
+        parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
+        responses={
+            200: AnalysisSerializer,
+            304: OpenApiResponse(description="Not modified since the ETag given."),
+            **error_responses(403, 404),
+        },
+        tags=TAGS,
+    )
+    def get(self, request: Request, analysis_pk: int) -> HttpResponse:
+        analysis = selectors.get_analysis_for(request.user, analysis_pk)
+        etag = etag_of(
+            analysis.pk,
+            analysis.status,
+            analysis.attempts,
+            analysis.finished_at,
+            analysis.result_state,
+            analysis.state_reason,
+        )
+        return conditional(request, etag, lambda: Response(AnalysisSerializer(analysis).data))
+
+
+class AnalysisHeatmapView(ClinicalAPIView):
+    @extend_schema(
+        summary="Download an analysis's heatmap",
+        description="A JPEG overlay of where the model looked; 404 until the analysis is done.",
+        responses={
+            (200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY),
+            **error_responses(403, 404),
+        },
+        tags=TAGS,
+    )
+    def get(self, request: Request, analysis_pk: int) -> FileResponse:
+        analysis = selectors.get_analysis_for(request.user, analysis_pk)
+        if not analysis.heatmap:
+            raise Http404("This analysis has no heatmap.")
+        return private_file(
+            analysis.heatmap,
+            content_type="image/jpeg",
+            filename=f"analysis-{analysis.pk}-heatmap.jpg",
+        )

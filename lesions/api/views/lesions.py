@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import generics
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from lesions import selectors, services
+from lesions.api.base import ClinicalAPIView, ClinicalGenericView
+from lesions.api.errors import error_responses
+from lesions.api.filters import LesionFilter
+from lesions.api.serializers.analyses import HistoryEntrySerializer
+from lesions.api.serializers.lesions import LesionSerializer
+from lesions.models import Lesion
+
+TAGS = ["lesions"]
+EXAMPLE = OpenApiExample(
+    "A lesion on the back",
+    value={
+        "label": "left shoulder mole",
+        "body_site": "back",
+        "body_view": "back",
+        "map_x": 0.62,
+        "map_y": 0.24,
+        "first_noted_on": "2026-01-10",
+    },
+    request_only=True,
+)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="List a patient's lesions",
+        responses={200: LesionSerializer(many=True), **error_responses(400, 403, 404)},
+        tags=TAGS,
+    ),
+    post=extend_schema(
+        summary="Add a lesion to a patient's body map",
+        examples=[EXAMPLE],
+        responses={201: LesionSerializer, **error_responses(400, 403, 404)},
+        tags=TAGS,
+    ),
+)
+class PatientLesionListView(ClinicalGenericView, generics.ListCreateAPIView):
+    serializer_class = LesionSerializer
+    filterset_class = LesionFilter
+    ordering_fields = ("first_noted_on", "label", "created_at", "status")
+    ordering = ("first_noted_on", "id")
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Lesion.objects.none()
+        patient = selectors.get_patient_for(self.request.user, self.kwargs["patient_pk"])
+        return selectors.lesions_of(patient)
+
+    def perform_create(self, serializer: LesionSerializer) -> None:
+        patient = selectors.get_patient_for(self.request.user, self.kwargs["patient_pk"])
+        serializer.instance = services.create_lesion(
+            patient=patient, created_by=self.request.user, **serializer.validated_data
+        )
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Read a lesion",
+        responses={200: LesionSerializer, **error_responses(403, 404)},
+        tags=TAGS,
+    ),
+    put=extend_schema(
+        summary="Replace a lesion's details",
+        responses={200: LesionSerializer, **error_responses(400, 403, 404)},
+        tags=TAGS,
+    ),
+    patch=extend_schema(
+        summary="Change some of a lesion's details (e.g. its status)",
+        responses={200: LesionSerializer, **error_responses(400, 403, 404)},
+        tags=TAGS,
+    ),
+    delete=extend_schema(
+        summary="Delete a lesion with its images",
+        responses={204: None, **error_responses(403, 404)},
+        tags=TAGS,
+    ),
+)
+class LesionDetailView(ClinicalGenericView, generics.RetrieveUpdateDestroyAPIView):
+    serializer_class = LesionSerializer
+
+    def get_object(self) -> Lesion:
+        return selectors.get_lesion_for(self.request.user, self.kwargs["lesion_pk"])
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        lesion = self.get_object()
+        services.record_view(actor=request.user, target=lesion)  # reading is audited
+        return Response(self.get_serializer(lesion).data)
+
+    def perform_update(self, serializer: LesionSerializer) -> None:
+        services.update_lesion(
+            lesion=serializer.instance, changed_by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Lesion) -> None:
+        services.delete_lesion(lesion=instance, deleted_by=self.request.user)
+
+
+class LesionHistoryView(ClinicalAPIView):
+    @extend_schema(
+        summary="A lesion's timeline",
+        description="Its images oldest first, each with its newest analysis.",
+        responses={200: HistoryEntrySerializer(many=True), **error_responses(403, 404)},
+        tags=TAGS,
+    )
+    def get(self, request: Request, lesion_pk: int) -> Response:
+        lesion = selectors.get_lesion_for(request.user, lesion_pk)
+        newest = {entry.image.pk: entry.analysis for entry in selectors.image_analyses(lesion)}
+        entries = [
+            {
+                "image": entry.image,
+                "analysis": newest.get(entry.image.pk),
+                "days_since_previous": entry.days_since_previous,
+                "days_since_first": entry.days_since_first,
+            }
+            for entry in selectors.lesion_timeline(lesion)
+        ]
+        return Response(HistoryEntrySerializer(entries, many=True).data)

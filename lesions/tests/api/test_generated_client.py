@@ -1,0 +1,147 @@
+"""A client generated from the live schema drives the whole mobile flow against a live
+server and a real Celery worker: the schema tells the truth.
+
+openapi-python-client generates the client into a temporary folder during the run (it is
+never committed); the test then uses only that client, as a mobile developer would.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lesions.tests.factories import TEST_PASSWORD, ClinicianFactory
+from lesions.tests.images import sample_bytes
+from lesions.tests.workers import requires_worker_stack
+
+pytestmark = [pytest.mark.django_db(transaction=True), *requires_worker_stack()]
+
+GENERATOR_CONFIG = """\
+post_hooks:
+  - "{ruff} check . --fix --extend-select=I --quiet"
+  - "{ruff} format . --quiet"
+package_name_override: dermascan_client
+project_name_override: dermascan_client
+content_type_overrides:
+  image/jpeg: application/octet-stream
+  image/png: application/octet-stream
+"""
+
+
+@pytest.fixture
+def generated_client(live_server, tmp_path, monkeypatch):
+    """Generate the client package from the live server's schema and import it."""
+    schema = tmp_path / "schema.json"
+    import urllib.request
+
+    with urllib.request.urlopen(f"{live_server.url}/api/schema/?format=json") as answer:
+        schema.write_bytes(answer.read())
+    tools = Path(sys.executable).parent
+    (tmp_path / "config.yaml").write_text(GENERATOR_CONFIG.format(ruff=tools / "ruff"))
+    generator = tools / "openapi-python-client"
+    result = subprocess.run(
+        [str(generator), "generate", "--path", str(schema), "--meta", "none"]
+        + ["--config", str(tmp_path / "config.yaml"), "--fail-on-warning"]
+        + ["--output-path", str(tmp_path / "dermascan_client")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m.startswith("dermascan_client")]:
+        del sys.modules[name]
+    return importlib.import_module("dermascan_client")
+
+
+def call(module: str, **kwargs):
+    """Call a generated endpoint and return its parsed answer, failing on an error status."""
+    endpoint = importlib.import_module(f"dermascan_client.api.{module}")
+    response = endpoint.sync_detailed(**kwargs)
+    assert 200 <= response.status_code < 300, (module, response.status_code, response.content)
+    return response
+
+
+def test_the_whole_mobile_flow(generated_client, live_server, inference_worker, pipeline_media):
+    from dermascan_client import AuthenticatedClient, Client
+    from dermascan_client.models import (
+        BodySiteEnum,
+        BodyViewEnum,
+        ImageUploadRequest,
+        LesionRequest,
+        LoginRequest,
+        PatientRequest,
+    )
+    from dermascan_client.types import File
+
+    clinician = ClinicianFactory()
+    anonymous = Client(base_url=live_server.url, raise_on_unexpected_status=True)
+
+    login = call(
+        "auth.auth_login_create",
+        client=anonymous,
+        body=LoginRequest(
+            username=clinician.username, password=TEST_PASSWORD, device_name="generated client"
+        ),
+    ).parsed
+    assert login.clinic.id == clinician.clinic_id
+    api = AuthenticatedClient(base_url=live_server.url, token=login.token, prefix="Token")
+
+    patient = call(
+        "patients.patients_create",
+        client=api,
+        body=PatientRequest(
+            medical_record_number="GEN-1",
+            name="Generated Patient",
+            date_of_birth=datetime.date(1980, 2, 3),
+        ),
+    ).parsed
+    lesion = call(
+        "lesions.patients_lesions_create",
+        client=api,
+        patient_pk=patient.id,
+        body=LesionRequest(
+            label="left forearm",
+            body_site=BodySiteEnum.UPPER_EXTREMITY,
+            body_view=BodyViewEnum.FRONT,
+            map_x=0.3,
+            map_y=0.5,
+        ),
+    ).parsed
+    image = call(
+        "images.lesions_images_create",
+        client=api,
+        lesion_pk=lesion.id,
+        body=ImageUploadRequest(
+            file=File(payload=sample_bytes("mel"), file_name="mole.jpg", mime_type="image/jpeg")
+        ),
+    ).parsed
+    assert image.width == 256
+
+    analyses = call("analyses.images_analyses_list", client=api, image_pk=image.id).parsed
+    analysis_id = analyses.results[0].id
+    deadline = time.monotonic() + 90
+    while True:
+        analysis = call("analyses.analyses_retrieve", client=api, analysis_pk=analysis_id).parsed
+        if analysis.status.value in ("done", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert analysis.status.value == "done", analysis.failure_reason
+    assert analysis.result_state.value in ("inconclusive", "high", "moderate", "low")
+    assert sum(analysis.probabilities.additional_properties.values()) == pytest.approx(1, abs=1e-3)
+
+    heatmap = call("analyses.analyses_heatmap_retrieve", client=api, analysis_pk=analysis_id)
+    assert heatmap.content[:2] == b"\xff\xd8"  # a JPEG
+    history = call("lesions.lesions_history_list", client=api, lesion_pk=lesion.id).parsed
+    assert [entry.image.id for entry in history] == [image.id]
+    assert history[0].analysis.id == analysis_id
+
+    call("auth.auth_logout_create", client=api)
+    after = importlib.import_module("dermascan_client.api.patients.patients_list")
+    assert after.sync_detailed(client=api).status_code == 401

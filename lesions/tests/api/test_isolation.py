@@ -1,0 +1,119 @@
+"""Clinic isolation on every API route: another clinic's token gets 404 everywhere.
+
+Like the page walker (lesions/tests/test_isolation.py), the test walks the URL resolver,
+so a route added later is covered automatically, and it fails if an API route was not
+called or a path parameter has no test value.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import get_resolver, reverse
+
+import lesions.api.urls
+from lesions.models import DeviceToken, Patient
+from lesions.tests.api.conftest import client_with_token, token_for
+from lesions.tests.factories import LesionImageFactory
+from lesions.tests.images import jpeg_bytes
+from lesions.tests.test_isolation import snapshot, walk
+
+pytestmark = pytest.mark.django_db
+
+METHODS = ("get", "post", "put", "patch", "delete")
+# Routes that identify no record: they answer the caller's own (empty) data, never 404.
+OWN_DATA = {"api:login", "api:logout", "api:logout-all", "api:device-list", "api:patient-list"}
+OWN_DATA |= {"api:model", "api:predict"}
+
+
+def api_routes():
+    routes = []
+    for route, name, params, _view in walk(get_resolver().url_patterns):
+        if route.startswith("api/v1/"):
+            assert name, f"API route {route!r} needs a name to be walked"
+            routes.append((name, params))
+    return routes
+
+
+@pytest.fixture
+def foreign_records(clinician):
+    """The protected clinic's records, a device of its clinician and a quick-check job."""
+    image = LesionImageFactory(lesion__patient__clinic=clinician.clinic, uploaded_by=clinician)
+    token_for(clinician, "protected phone")
+    job = "5f0c1d4e-0000-4000-8000-000000000001"
+    cache.set(f"predict-job:{job}", clinician.pk, 60)
+    return {
+        "patient_pk": image.lesion.patient.pk,
+        "lesion_pk": image.lesion.pk,
+        "image_pk": image.pk,
+        "analysis_pk": image.analyses.get().pk,
+        "device_key": DeviceToken.objects.get(user=clinician).token_key,
+        "job_id": job,
+    }
+
+
+def body():
+    """Valid data for any write, so that a view that skipped its clinic check would act."""
+    return {
+        "medical_record_number": "HIJACK",
+        "name": "Hijacked",
+        "date_of_birth": "1990-01-01",
+        "label": "Hijacked",
+        "body_site": "back",
+        "body_view": "back",
+        "map_x": "0.5",
+        "map_y": "0.5",
+        "status": "archived",
+        "captured_on": "2024-01-01",
+        "modality": "dermoscopic",
+    }
+
+
+def multipart_body():
+    return {**body(), "file": SimpleUploadedFile("x.jpg", jpeg_bytes(seed=99))}
+
+
+def test_other_clinics_token_gets_404_on_every_api_route(
+    foreign_records, clinician, other_clinician
+):
+    other = client_with_token(token_for(other_clinician, "intruder"))
+    routes = api_routes()
+    before = snapshot(clinician.clinic)
+    devices = set(DeviceToken.objects.filter(user=clinician).values_list("pk", flat=True))
+    foreign_name = Patient.objects.get(pk=foreign_records["patient_pk"]).name.encode()
+    visited = set()
+    for name, params in routes:
+        missing = [p for p in params if p not in foreign_records]
+        assert not missing, f"No test value for path parameter(s) {missing} of {name!r}: add them"
+        url = reverse(name, kwargs={p: foreign_records[p] for p in params})
+        visited.add(name)
+        for method in METHODS:
+            response = getattr(other, method)(url, body(), format="json")
+            if response.status_code == 415:  # an upload: multipart
+                response = getattr(other, method)(url, multipart_body(), format="multipart")
+            if name in OWN_DATA and not params:
+                assert foreign_name not in response.content, (name, method)
+                continue
+            assert response.status_code in (404, 405), (name, method, response.status_code)
+            if response.status_code == 404:
+                assert response.json()["error"]["code"] == "not_found", (name, method)
+        if name == "api:logout" or name == "api:logout-all":
+            other = client_with_token(token_for(other_clinician, "intruder again"))
+    assert snapshot(clinician.clinic) == before, "the other clinic changed or viewed a record"
+    assert set(DeviceToken.objects.filter(user=clinician).values_list("pk", flat=True)) == devices
+    declared = {f"api:{pattern.name}" for pattern in lesions.api.urls.urlpatterns}
+    assert not (declared - visited), f"API routes not walked: {sorted(declared - visited)}"
+    assert {name for name, params in routes if not params} <= OWN_DATA, "classify new routes"
+
+
+def test_anonymous_caller_gets_401_on_every_api_route_but_login(foreign_records, client):
+    for name, params in api_routes():
+        url = reverse(name, kwargs={p: foreign_records[p] for p in params})
+        for method in METHODS:
+            response = getattr(client, method)(url)
+            if name == "api:login":
+                continue
+            assert response.status_code in (401, 405), (name, method, response.status_code)
+            if response.status_code == 401:
+                assert response.json()["error"]["code"] == "not_authenticated"
