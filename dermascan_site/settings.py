@@ -103,7 +103,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "lesions.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "lesions:patient-list"
+LOGIN_REDIRECT_URL = "lesions:home"  # the worklist
 LOGOUT_REDIRECT_URL = "login"
 
 AUTHENTICATION_BACKENDS = [

@@ -89,7 +89,7 @@ def test_sign_in_form_is_small_enough_for_anonymous_callers(client, clinician):
         reverse("login"), {"username": clinician.username, "password": TEST_PASSWORD}
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("lesions:patient-list")
+    assert response["Location"] == reverse("lesions:home")
 
 
 def test_signed_in_upload_within_the_limit_still_works(clinician_client, upload_url):

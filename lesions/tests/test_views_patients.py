@@ -156,13 +156,13 @@ def test_delete_patient_asks_then_deletes(clinician_client, clinician):
     assert AuditEvent.objects.filter(action="deleted", target_type="patient").exists()
 
 
-def test_login_page_logs_in_and_leads_to_patients(client, clinic):
+def test_login_page_logs_in_and_leads_to_the_worklist(client, clinic):
     from lesions.tests.factories import TEST_PASSWORD
 
     user = ClinicianFactory(clinic=clinic)
     response = client.post(reverse("login"), {"username": user.username, "password": TEST_PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == LIST_URL
+    assert response["Location"] == reverse("lesions:home")
     bad = client.post(reverse("login"), {"username": user.username, "password": "wrong"})
     assert bad.status_code == 200
     assert b"enter a correct username and password" in bad.content
