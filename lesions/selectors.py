@@ -35,7 +35,7 @@ def patients_for(user: User, *, query: str = "") -> QuerySet[Patient]:
             # A patient's next visit is the earliest next review of their followed lesions.
             next_visit_on=Min("lesions__next_review_on", filter=followed),
         )
-        .order_by("name", "pk")  # Meta.ordering does not apply to aggregated queries
+        .order_by("family_name", "given_names", "pk")  # Meta.ordering does not apply to aggregated queries
     )
 
 

@@ -27,6 +27,7 @@ from lesions.models import (
     User,
 )
 from lesions.services import add_lesion_image
+from lesions.services.lesions import allocate_lesion_number
 from lesions.tests.images import jpeg_bytes
 
 TEST_PASSWORD = "correct-horse-battery-staple"
@@ -86,6 +87,8 @@ class LesionFactory(DjangoModelFactory):
         model = Lesion
 
     patient = factory.SubFactory(PatientFactory)
+    # Numbered like create_lesion numbers them (the factory writes the row directly).
+    number = factory.LazyAttribute(lambda lesion: allocate_lesion_number(lesion.patient))
     label = factory.Sequence(lambda n: f"Lesion {n}")
     body_site = BodySite.BACK
     body_view = BodyView.BACK

@@ -2,16 +2,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from lesions import selectors, services
 from lesions.forms import ImageUploadForm, add_service_errors
-from lesions.models import LesionImage
 
 from .access import clinician_required
 from .lesions import render_lesion_page
+from .streaming import stream_image
 
 
 @clinician_required
@@ -71,23 +71,3 @@ def image_delete(request: HttpRequest, image_pk: int) -> HttpResponse:
             "cancel_url": lesion.get_absolute_url(),
         },
     )
-
-
-def stream_image(image: LesionImage, *, thumbnail: bool = False) -> FileResponse:
-    """Stream a stored image from the storage backend (local folder or S3) — also used by
-    the admin, which checks its own permissions first."""
-    stored = image.thumbnail if thumbnail else image.file
-    try:
-        handle = stored.storage.open(stored.name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404("The image file is missing from storage.") from exc
-    extension = "jpg" if thumbnail else stored.name.rsplit(".", 1)[-1]
-    response = FileResponse(
-        handle,
-        content_type="image/jpeg" if thumbnail else image.content_type,
-        filename=f"lesion-image-{image.pk}{'-thumbnail' if thumbnail else ''}.{extension}",
-    )
-    # Health data: kept by no cache, not even the browser's (it would outlive the session).
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
