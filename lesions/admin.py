@@ -113,7 +113,8 @@ class PatientAdmin(ServiceBackedAdmin):
     list_filter = [("clinic", ClinicFilter), "sex", "fitzpatrick_skin_type"]
     list_select_related = ["clinic"]
     search_fields = ["family_name", "given_names", "medical_record_number"]
-    ordering = ["family_name", "given_names", "pk"]  # also for the autocomplete, whose count annotation drops Meta's
+    # also for the autocomplete, whose count annotation drops Meta's
+    ordering = ["family_name", "given_names", "pk"]
     date_hierarchy = "created_at"
     inlines = [LesionInline]
 

@@ -144,6 +144,9 @@ class Lesion(models.Model):
     def __str__(self) -> str:
         return self.label
 
+    def get_absolute_url(self) -> str:
+        return reverse("lesions:lesion-detail", kwargs={"lesion_pk": self.pk})
+
     def clean(self) -> None:
         # A lesion cannot have been first noted after it was first photographed.
         if self.pk and self.first_noted_on:
@@ -159,6 +162,3 @@ class Lesion(models.Model):
                     },
                     code="noted_after_first_image",
                 )
-
-    def get_absolute_url(self) -> str:
-        return reverse("lesions:lesion-detail", kwargs={"lesion_pk": self.pk})

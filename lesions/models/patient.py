@@ -134,6 +134,9 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.medical_record_number})"
 
+    def get_absolute_url(self) -> str:
+        return reverse("lesions:patient-detail", kwargs={"patient_pk": self.pk})
+
     @property
     def name(self) -> str:
         """The display name, given names first ("Ada Lovelace")."""
@@ -154,9 +157,6 @@ class Patient(models.Model):
         if not self.given_names:
             return self.family_name
         return f"{self.family_name}, {self.given_names}"
-
-    def get_absolute_url(self) -> str:
-        return reverse("lesions:patient-detail", kwargs={"patient_pk": self.pk})
 
     @property
     def age(self) -> int:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -17,11 +17,14 @@ from .streaming import stream_image
 @clinician_required
 @require_http_methods(["POST"])
 def image_upload(request: HttpRequest, lesion_pk: int) -> HttpResponse:
+    """One image per request. The page's drag-and-drop upload sends each file on its own
+    (asking for JSON), so each gets its own progress and its own error."""
     lesion = selectors.get_lesion_for(request.user, lesion_pk)
+    wants_json = request.headers.get("Accept") == "application/json"
     form = ImageUploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.add_lesion_image(
+            image = services.add_lesion_image(
                 lesion=lesion,
                 uploaded_file=form.cleaned_data["file"],
                 captured_on=form.cleaned_data["captured_on"],
@@ -31,8 +34,19 @@ def image_upload(request: HttpRequest, lesion_pk: int) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error, default_field="file")
         else:
+            if wants_json:
+                return JsonResponse(
+                    {"image": image.pk, "url": f"{lesion.get_absolute_url()}#image-{image.pk}"},
+                    status=201,
+                )
             messages.success(request, "Image added to the lesion's timeline.")
             return redirect(lesion)
+    if wants_json:
+        fields = {name: [str(m) for m in errors] for name, errors in form.errors.items()}
+        message = " ".join(" ".join(errors) for errors in fields.values())
+        return JsonResponse(
+            {"error": {"code": "invalid", "message": message, "fields": fields}}, status=400
+        )
     return render_lesion_page(request, lesion, form, status=400)
 
 
