@@ -14,6 +14,14 @@ def split_names(apps, schema_editor):
         else:
             given, _, family = full_name.rpartition(" ")
         Patient.objects.filter(pk=patient.pk).update(family_name=family, given_names=given)
+    check_now(schema_editor)
+
+
+def check_now(schema_editor):
+    # The updates leave deferred foreign-key checks pending; PostgreSQL refuses to ALTER a
+    # table with pending checks in the same transaction, so run them now.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def join_names(apps, schema_editor):
@@ -21,6 +29,7 @@ def join_names(apps, schema_editor):
     for patient in Patient.objects.only("pk", "family_name", "given_names").iterator():
         name = f"{patient.given_names} {patient.family_name}".strip()
         Patient.objects.filter(pk=patient.pk).update(name=name)
+    check_now(schema_editor)
 
 
 def number_lesions(apps, schema_editor):
@@ -32,6 +41,7 @@ def number_lesions(apps, schema_editor):
         for last, pk in enumerate(pks.values_list("pk", flat=True), start=1):
             Lesion.objects.filter(pk=pk).update(number=last)
         Patient.objects.filter(pk=patient.pk).update(last_lesion_number=last)
+    check_now(schema_editor)
 
 
 class Migration(migrations.Migration):

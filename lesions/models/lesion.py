@@ -147,18 +147,21 @@ class Lesion(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("lesions:lesion-detail", kwargs={"lesion_pk": self.pk})
 
-    def clean(self) -> None:
-        # A lesion cannot have been first noted after it was first photographed.
-        if self.pk and self.first_noted_on:
-            first = self.images.order_by("captured_on").values_list("captured_on", flat=True)
-            first_captured = first.first()
-            if first_captured is not None and self.first_noted_on > first_captured:
-                raise ValidationError(
-                    {
-                        "first_noted_on": (
-                            f"Its first image was captured on {first_captured:%d %b %Y}; "
-                            "the lesion cannot have been first noted after that."
-                        )
-                    },
-                    code="noted_after_first_image",
-                )
+    def check_noted_before_first_image(self) -> None:
+        """A lesion cannot have been first noted after it was first photographed.
+
+        Checked when the date changes (lesions.services.update_lesion), not in clean():
+        records saved before this rule must still take follow-up updates.
+        """
+        first = self.images.order_by("captured_on").values_list("captured_on", flat=True)
+        first_captured = first.first()
+        if first_captured is not None and self.first_noted_on > first_captured:
+            raise ValidationError(
+                {
+                    "first_noted_on": (
+                        f"Its first image was captured on {first_captured:%d %b %Y}; "
+                        "the lesion cannot have been first noted after that."
+                    )
+                },
+                code="noted_after_first_image",
+            )

@@ -73,6 +73,8 @@ def update_lesion(*, lesion: Lesion, changed_by: User | None, **changes: Any) ->
     with transaction.atomic():
         changed = apply_changes(lesion, changes, editable=LESION_EDITABLE_FIELDS)
         lesion.full_clean()
+        if "first_noted_on" in changed:
+            lesion.check_noted_before_first_image()
         if changed:
             lesion.save()
             record_event(
