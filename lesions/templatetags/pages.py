@@ -35,7 +35,8 @@ def interval(days: int | None) -> str:
     if days < 7 * 8:
         return f"{days} day{'s' if days != 1 else ''}"
     months = round(days / 30.44)
-    if months < 24:
+    if months < 12:
         return f"{months} month{'s' if months != 1 else ''}"
     years, rest = divmod(months, 12)
-    return f"{years} years" + (f" {rest} month{'s' if rest != 1 else ''}" if rest else "")
+    text = f"{years} year{'s' if years != 1 else ''}"
+    return text + (f" {rest} month{'s' if rest != 1 else ''}" if rest else "")
