@@ -6,6 +6,7 @@ axe-core is vendored (tests/vendor/axe.min.js, MPL-2.0), so the check needs no n
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,10 @@ def browser_page(viewport: dict, *, phone: bool = False) -> Iterator:
     Fails on any JavaScript error the pages raised; the browser always closes."""
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; the tests' ORM calls are
+    # ordinary blocking calls, which Django would otherwise refuse (as in browser.page).
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -45,6 +50,10 @@ def browser_page(viewport: dict, *, phone: bool = False) -> Iterator:
         finally:
             browser.close()
             connections.close_all()
+            if previous is None:
+                os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+            else:
+                os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 def log_in(page, base_url: str, username: str) -> None:

@@ -76,7 +76,8 @@ class PatientFactory(DjangoModelFactory):
 
     clinic = factory.SubFactory(ClinicFactory)
     medical_record_number = factory.Sequence(lambda n: f"MRN-{n:06d}")
-    name = factory.Faker("name")
+    family_name = factory.Faker("last_name")
+    given_names = factory.Faker("first_name")
     date_of_birth = factory.Faker("date_of_birth", minimum_age=18, maximum_age=90)
     sex = factory.Iterator([Sex.FEMALE, Sex.MALE])
     fitzpatrick_skin_type = factory.Iterator([1, 2, 3, 4, 5, 6])
