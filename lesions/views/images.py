@@ -34,12 +34,12 @@ def image_upload(request: HttpRequest, lesion_pk: int) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error, default_field="file")
         else:
-            if wants_json:
+            messages.success(request, "Image added to the lesion's timeline.")
+            if wants_json:  # the page reloads once all its files are in, and shows this
                 return JsonResponse(
                     {"image": image.pk, "url": f"{lesion.get_absolute_url()}#image-{image.pk}"},
                     status=201,
                 )
-            messages.success(request, "Image added to the lesion's timeline.")
             return redirect(lesion)
     if wants_json:
         fields = {name: [str(m) for m in errors] for name, errors in form.errors.items()}

@@ -23,15 +23,52 @@
     return apply;
   }
 
-  // Event delegation: the analysis poller replaces cards, not the visit's image column.
+  var appliers = new Map();
   document.querySelectorAll("[data-viewer]").forEach(function (viewer) {
     var toggle = viewer.querySelector("[data-heatmap-toggle]");
     var range = viewer.querySelector("[data-heatmap-opacity]");
     var overlay = viewer.querySelector("[data-heatmap-image]");
     if (toggle && range && overlay) {
-      bindHeatmap(toggle, range, overlay);
+      appliers.set(viewer, bindHeatmap(toggle, range, overlay));
     }
   });
+
+  /* The status poller (analysis-status.js) swaps a finished card in without a reload; the
+     visit's image column then gets the heatmap the worker stored, and its summary the result. */
+  function resultArrived(card) {
+    var visit = card.closest("[data-visit]");
+    var viewer = visit && visit.querySelector("[data-viewer]");
+    if (!viewer) return;
+    var status = visit.querySelector(".visit__summary .analysis-status");
+    var diagnosis = card.querySelector(".analysis__diagnosis");
+    if (status) {
+      status.textContent = diagnosis ? "Result: " + diagnosis.textContent.trim() : "Finished";
+    }
+    var toggle = viewer.querySelector("[data-heatmap-toggle]");
+    if (!toggle || !toggle.disabled) return;
+    var url = viewer.getAttribute("data-heatmap-pattern")
+      .replace("/0/", "/" + card.getAttribute("data-analysis-id") + "/");
+    var probe = new Image();
+    probe.onload = function () {  // a result without a heatmap (not assessable) answers 404
+      viewer.querySelector("[data-heatmap-image]").src = url;
+      viewer.querySelector("[data-enlarge]").setAttribute("data-heatmap", url);
+      toggle.disabled = false;
+      appliers.get(viewer)();
+    };
+    probe.src = url;
+  }
+  var visits = document.querySelector(".visits");
+  if (visits && window.MutationObserver) {
+    new MutationObserver(function (mutations) {
+      mutations.forEach(function (mutation) {
+        mutation.addedNodes.forEach(function (node) {
+          if (node.nodeType === 1 && node.getAttribute("data-analysis-status") === "done") {
+            resultArrived(node);
+          }
+        });
+      });
+    }).observe(visits, { childList: true, subtree: true });
+  }
 
   var dialog = document.getElementById("image-viewer");
   if (dialog && typeof dialog.showModal === "function" && window.DermaZoom) {
