@@ -229,6 +229,14 @@ def test_lesion_page_pairs_each_image_with_its_result(live_server, records, view
         assert transform.startswith("matrix(1.5"), transform
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
+        # Nothing runs off the side of the screen (the page scrolls one way only).
+        offenders = page.evaluate(
+            """w => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > w + 1 && e.offsetParent)
+                .slice(0, 5).map(e => e.tagName + '.' + e.className)""",
+            viewport["width"],
+        )
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], offenders
         screenshot(page, f"lesion-{viewport['width']}")
 
 
