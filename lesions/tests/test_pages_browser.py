@@ -84,10 +84,19 @@ def records(transactional_db, engine):
 
 
 def screenshot(page, name: str) -> None:
+    """For the README: the page as it loads (a phone: its first two screens)."""
     folder = os.environ.get("DERMASCAN_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    path = str(Path(folder) / f"{name}.png")
+    size = page.viewport_size
+    if size["width"] < 600:
+        page.set_viewport_size({"width": size["width"], "height": 2 * size["height"]})
+        page.screenshot(path=path)
+        page.set_viewport_size(size)
+    else:
+        page.screenshot(path=path, full_page=True)
 
 
 def wait_for_map(page) -> None:
@@ -163,6 +172,12 @@ def test_lesion_page_pairs_each_image_with_its_result(live_server, records, view
     with browser_page(viewport, phone=viewport is PHONE) as page:
         log_in(page, live_server.url, records["clinician"].username)
         page.goto(live_server.url + followed.get_absolute_url())
+        wait_for_map(page)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.visit[open] .viewer__image')]"
+            ".every(i => i.complete && i.naturalWidth > 0)"
+        )
+        screenshot(page, f"lesion-{viewport['width']}")
         visits = page.locator("details.visit")
         expect(visits).to_have_count(3)
         # Newest first; only the newest is open.
@@ -237,7 +252,6 @@ def test_lesion_page_pairs_each_image_with_its_result(live_server, records, view
             viewport["width"],
         )
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], offenders
-        screenshot(page, f"lesion-{viewport['width']}")
 
 
 def test_drag_and_drop_upload_reports_each_file(live_server, records, tmp_path):
@@ -478,6 +492,7 @@ def test_patient_table_is_usable_on_a_phone(live_server, records):
         expect(page.get_by_role("heading", name="Ada Lovelace")).to_be_visible()
         wait_for_map(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        page.evaluate("window.scrollTo(0, 0)")
         screenshot(page, f"patient-{PHONE['width']}")
     with browser_page(DESKTOP) as page:
         log_in(page, live_server.url, records["clinician"].username)
