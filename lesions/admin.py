@@ -86,7 +86,7 @@ class ServiceBackedAdmin(ClinicScopedAdmin):
 
 class LesionInline(admin.TabularInline):
     model = Lesion
-    fields = ["label", "body_site", "body_view", "status", "first_noted_on"]
+    fields = ["number", "label", "body_site", "body_view", "status", "first_noted_on"]
     readonly_fields = fields
     show_change_link = True
     extra = 0
@@ -181,6 +181,8 @@ class LesionImageInline(admin.TabularInline):
 class LesionAdmin(ServiceBackedAdmin):
     list_display = [
         "label",
+        "number",
+        "patient",
         "patient",
         "clinic",
         "body_site",
@@ -205,7 +207,7 @@ class LesionAdmin(ServiceBackedAdmin):
         return super().get_queryset(request).annotate(image_count=Count("images"))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Lesion | None = None) -> list[str]:
-        return ["patient"] if obj else []
+        return ["patient", "number"] if obj else []
 
     @admin.display(description="clinic", ordering="patient__clinic__name")
     def clinic(self, lesion: Lesion) -> Clinic:
