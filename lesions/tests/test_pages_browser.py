@@ -453,6 +453,7 @@ def test_compare_orders_a_reversed_pair_and_zooms_both(live_server, records, vie
         )
         assert abs(a["x"] - b["x"]) < 1 and abs(a["y"] - b["y"]) < 1
         page.locator("[data-compare-amount]").fill("30")
+        screenshot(page, f"compare-swipe-{viewport['width']}")
         clip = later.locator("[data-zoom-content]").evaluate("e => e.style.clipPath")
         assert clip == "inset(0px 0px 0px 30%)"
         page.get_by_role("button", name="Blend").click()
