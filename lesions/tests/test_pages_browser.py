@@ -530,6 +530,7 @@ def test_print_shows_identifiers_in_ink_and_hides_controls(live_server, records,
         badge = page.locator(".visit[open] .visit__summary .risk-badge").first
         assert badge.evaluate("e => getComputedStyle(e).borderTopStyle") in ("solid", "dashed")
         assert badge.evaluate("e => getComputedStyle(e).color") == "rgb(0, 0, 0)"
+        screenshot(page, "print-lesion")
         shot = tmp_path / "print.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
