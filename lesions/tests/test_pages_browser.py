@@ -254,27 +254,41 @@ def test_lesion_page_pairs_each_image_with_its_result(live_server, records, view
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], offenders
 
 
-def test_drag_and_drop_upload_reports_each_file(live_server, records, tmp_path):
+def test_drag_and_drop_upload_reports_each_file(live_server, records):
     from playwright.sync_api import expect
 
     lesion = records["unseen"]
-    not_an_image = tmp_path / "notes.txt"
-    not_an_image.write_text("not an image")
     with browser_page(DESKTOP) as page:
         log_in(page, live_server.url, records["clinician"].username)
         page.goto(live_server.url + lesion.get_absolute_url())
-        # Two files at once (as a drop gives them): each is its own request and result.
-        page.locator('input[type="file"]').set_input_files(
-            [str(sample_path("nv")), str(not_an_image)]
+        # Drop two files at once: each is its own request with its own result.
+        page.evaluate(
+            """([jpeg]) => {
+                const drop = new DataTransfer();
+                drop.items.add(new File([new Uint8Array(jpeg)], "nv.jpg", {type: "image/jpeg"}));
+                drop.items.add(new File(["not an image"], "notes.txt", {type: "text/plain"}));
+                const zone = document.querySelector("[data-dropzone]");
+                zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: drop, bubbles: true}));
+                zone.dispatchEvent(new DragEvent("drop", {dataTransfer: drop, bubbles: true}));
+            }""",
+            [list(sample_path("nv").read_bytes())],
         )
-        page.get_by_role("button", name="Upload").click()
         items = page.locator(".upload-item")
         expect(items).to_have_count(2)
+        expect(items.nth(0)).to_have_class(re.compile("upload-item--done"))
+        expect(items.nth(0).locator("progress")).to_have_attribute("value", "100")
         expect(items.nth(1)).to_have_class(re.compile("upload-item--failed"))
         expect(items.nth(1)).to_contain_text("Not added:")
-        expect(items.nth(0)).to_have_class(re.compile("upload-item--done"))
         expect(page.locator("[data-upload-summary]")).to_contain_text("1 added, 1 not added")
-    assert LesionImage.objects.filter(lesion=lesion).count() == 1
+        assert LesionImage.objects.filter(lesion=lesion).count() == 1
+        # The file picker takes several too; when all arrive the page shows the new visits.
+        page.locator('input[type="file"]').set_input_files(
+            [str(sample_path("bkl")), str(sample_path("df"))]
+        )
+        page.get_by_role("button", name="Upload").click()
+        expect(page.locator("details.visit")).to_have_count(3)
+        expect(page.get_by_text("Image added to the lesion's timeline.").first).to_be_visible()
+    assert LesionImage.objects.filter(lesion=lesion).count() == 3
 
 
 # --- the body map ---------------------------------------------------------------------------
