@@ -459,20 +459,30 @@ def test_compare_orders_a_reversed_pair_and_zooms_both(live_server, records, vie
             "els => els.map(e => getComputedStyle(e).transform)"
         )
         assert transforms[0] == transforms[1] and transforms[0].startswith("matrix(1.5")
-        # Swipe: the later image over the earlier one, cut at the slider.
+        # Swipe: the later image over the earlier one, cut at the slider; both results in view.
         page.get_by_role("button", name="Swipe").click()
-        a, b = (
-            earlier.locator(".compare__stage").bounding_box(),
-            later.locator(".compare__stage").bounding_box(),
-        )
+        stages = page.locator(".compare__stage")
+        a, b = stages.nth(0).bounding_box(), stages.nth(1).bounding_box()
         assert abs(a["x"] - b["x"]) < 1 and abs(a["y"] - b["y"]) < 1
+        assert abs(a["width"] - b["width"]) < 1
+        expect(later.locator(".compare-result")).to_be_visible()
+        expect(later.locator("figcaption")).to_be_visible()
         page.locator("[data-compare-amount]").fill("30")
         screenshot(page, f"compare-swipe-{viewport['width']}")
-        clip = later.locator("[data-zoom-content]").evaluate("e => e.style.clipPath")
-        assert clip == "inset(0px 0px 0px 30%)"
+        overlay = page.locator("[data-zoom-content]").nth(1)
+        assert overlay.evaluate("e => e.style.clipPath") == "inset(0px 0px 0px 30%)"
+        # Zoom still moves both while they are overlaid.
+        page.get_by_role("button", name="Zoom in").click()
+        transforms = page.locator("[data-zoom-content]").evaluate_all(
+            "els => els.map(e => getComputedStyle(e).transform)"
+        )
+        assert transforms[0] == transforms[1] and transforms[0].startswith("matrix(2.25")
         page.get_by_role("button", name="Blend").click()
         page.locator("[data-compare-amount]").fill("25")
-        expect(later.locator("[data-zoom-content]")).to_have_css("opacity", "0.25")
+        expect(overlay).to_have_css("opacity", "0.25")
+        # Back to side by side: the later image returns to its own frame.
+        page.get_by_role("button", name="Side by side").click()
+        expect(later.locator(".compare__stage")).to_have_count(1)
 
 
 # --- lists on a phone -----------------------------------------------------------------------

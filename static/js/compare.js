@@ -11,7 +11,11 @@
   var slider = compare.querySelector("[data-compare-slider]");
   var amount = compare.querySelector("[data-compare-amount]");
   var sliderLabel = compare.querySelector("[data-compare-slider-label]");
-  var later = compare.querySelector('[data-compare-side="later"] [data-zoom-content]');
+  var laterFigure = compare.querySelector('[data-compare-side="later"]');
+  var laterStage = laterFigure.querySelector("[data-zoom-stage]");
+  var laterCaption = laterFigure.querySelector("figcaption");
+  var earlierStage = compare.querySelector('[data-compare-side="earlier"] [data-zoom-stage]');
+  var later = laterStage.querySelector("[data-zoom-content]");
   var zooms = Array.prototype.map.call(compare.querySelectorAll("[data-zoom-stage]"), function (stage) {
     return window.DermaZoom.attach(stage);
   });
@@ -30,8 +34,22 @@
     }
   }
 
+  /* Swipe and blend lay the later image over the earlier one (inside its frame, which takes
+     the pointer for both); both captions and results stay in view below. */
+  function place(overlaid) {
+    if (overlaid && laterStage.parentNode !== earlierStage) {
+      earlierStage.appendChild(laterStage);
+    } else if (!overlaid && laterStage.parentNode !== laterFigure) {
+      laterFigure.insertBefore(laterStage, laterCaption);
+    }
+    laterStage.classList.toggle("zoom-stage--over", overlaid);
+    laterStage.tabIndex = overlaid ? -1 : 0;
+    laterStage.setAttribute("aria-hidden", String(overlaid));
+  }
+
   function setMode(next) {
     mode = next;
+    place(mode !== "side");
     compare.classList.toggle("compare--side", mode === "side");
     compare.classList.toggle("compare--overlay", mode !== "side");
     slider.hidden = mode === "side";
