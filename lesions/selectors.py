@@ -163,7 +163,9 @@ def image_analyses(lesion: Lesion) -> list[ImageAnalysis]:
         .select_related("model_version")
         .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("reviewer")))
     }
-    images = lesion.images.order_by("-captured_on", "-created_at", "-pk")
+    images = lesion.images.select_related("uploaded_by").order_by(
+        "-captured_on", "-created_at", "-pk"
+    )
     return [ImageAnalysis(image=image, analysis=newest.get(image.pk)) for image in images]
 
 

@@ -341,3 +341,19 @@ def test_markers_carry_number_state_and_evolving(clinician_client, clinician, en
     assert markers[0]["number"] == lesion.number
     assert markers[0]["state"] == analysis.result_state
     assert json.dumps(markers)  # json_script must be able to write it
+
+
+def test_lesion_page_queries_do_not_grow_with_visits(
+    clinician_client, clinician, engine, django_assert_max_num_queries
+):
+    lesion = LesionFactory(patient__clinic=clinician.clinic, first_noted_on=days_ago(900))
+    analyse_sample(engine, lesion, "nv", captured_on=days_ago(800))
+    analyse_sample(engine, lesion, "bkl", captured_on=days_ago(400))
+    clinician_client.get(lesion.get_absolute_url())  # warm the session
+    with django_assert_max_num_queries(40) as two_visits:
+        clinician_client.get(lesion.get_absolute_url())
+    for diagnosis, days in (("df", 300), ("vasc", 200), ("mel", 100)):
+        analyse_sample(engine, lesion, diagnosis, captured_on=days_ago(days))
+    with django_assert_max_num_queries(len(two_visits.captured_queries)) as five_visits:
+        clinician_client.get(lesion.get_absolute_url())
+    assert len(five_visits.captured_queries) <= len(two_visits.captured_queries)
