@@ -365,10 +365,17 @@ def run_phase(
 
 def make_lesion(clinic_patient, label: str) -> int:
     from lesions.models import Lesion
+    from lesions.services.lesions import allocate_lesion_number
 
     patient = clinic_patient
     return Lesion.objects.create(
-        patient=patient, label=label, body_site="back", body_view="back", map_x=0.5, map_y=0.3
+        patient=patient,
+        number=allocate_lesion_number(patient),
+        label=label,
+        body_site="back",
+        body_view="back",
+        map_x=0.5,
+        map_y=0.3,
     ).pk
 
 
@@ -420,7 +427,8 @@ def benchmark(args: argparse.Namespace) -> dict:
         patient = Patient.objects.create(
             clinic=clinic,
             medical_record_number="BENCH-1",
-            name="Benchmark Patient",
+            family_name="Patient",
+            given_names="Benchmark",
             date_of_birth="1970-01-01",
             sex="female",
         )

@@ -110,11 +110,13 @@ def benchmark(args: argparse.Namespace) -> list[dict]:
         patient = Patient.objects.create(
             clinic=clinic,
             medical_record_number="BENCH-1",
-            name="Benchmark Patient",
+            family_name="Patient",
+            given_names="Benchmark",
             date_of_birth="1970-01-01",
         )
         lesion = Lesion.objects.create(
             patient=patient,
+            number=1,
             label="uploads",
             body_site="back",
             body_view="back",

@@ -11,7 +11,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.forms import ModelForm
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
@@ -21,7 +21,7 @@ from lesions.admin_scoping import ClinicScopedAdmin, scope_to_clinic
 from lesions.models import Analysis, AuditEvent, Clinic, Lesion, LesionImage, Patient, User
 from lesions.services.lesions import LESION_EDITABLE_FIELDS
 from lesions.services.patients import PATIENT_EDITABLE_FIELDS
-from lesions.views.images import stream_image
+from lesions.views.streaming import stream_heatmap, stream_image
 
 ClinicFilter = admin.RelatedOnlyFieldListFilter  # offers only the clinics the user may see
 
@@ -86,7 +86,7 @@ class ServiceBackedAdmin(ClinicScopedAdmin):
 
 class LesionInline(admin.TabularInline):
     model = Lesion
-    fields = ["label", "body_site", "body_view", "status", "first_noted_on"]
+    fields = ["number", "label", "body_site", "body_view", "status", "first_noted_on"]
     readonly_fields = fields
     show_change_link = True
     extra = 0
@@ -101,7 +101,7 @@ class LesionInline(admin.TabularInline):
 @admin.register(Patient)
 class PatientAdmin(ServiceBackedAdmin):
     list_display = [
-        "name",
+        "listed_name",
         "medical_record_number",
         "clinic",
         "date_of_birth",
@@ -112,8 +112,9 @@ class PatientAdmin(ServiceBackedAdmin):
     ]
     list_filter = [("clinic", ClinicFilter), "sex", "fitzpatrick_skin_type"]
     list_select_related = ["clinic"]
-    search_fields = ["name", "medical_record_number"]
-    ordering = ["name", "pk"]  # also for the autocomplete, whose count annotation drops Meta's
+    search_fields = ["family_name", "given_names", "medical_record_number"]
+    # also for the autocomplete, whose count annotation drops Meta's
+    ordering = ["family_name", "given_names", "pk"]
     date_hierarchy = "created_at"
     inlines = [LesionInline]
 
@@ -123,6 +124,10 @@ class PatientAdmin(ServiceBackedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Patient | None = None) -> list[str]:
         # A patient's records stay in the clinic that created them.
         return ["clinic"] if obj else []
+
+    @admin.display(description="name", ordering="family_name")
+    def listed_name(self, patient: Patient) -> str:
+        return patient.listed_name
 
     @admin.display(description="lesions", ordering="lesion_count")
     def lesion_count(self, patient: Patient) -> int:
@@ -176,6 +181,8 @@ class LesionImageInline(admin.TabularInline):
 class LesionAdmin(ServiceBackedAdmin):
     list_display = [
         "label",
+        "number",
+        "patient",
         "patient",
         "clinic",
         "body_site",
@@ -187,7 +194,12 @@ class LesionAdmin(ServiceBackedAdmin):
     list_filter = ["status", "body_site", "body_view", ("patient__clinic", ClinicFilter)]
     clinic_lookup = "patient__clinic"
     list_select_related = ["patient__clinic"]
-    search_fields = ["label", "patient__name", "patient__medical_record_number"]
+    search_fields = [
+        "label",
+        "patient__family_name",
+        "patient__given_names",
+        "patient__medical_record_number",
+    ]
     autocomplete_fields = ["patient"]
     inlines = [LesionImageInline]
 
@@ -195,7 +207,7 @@ class LesionAdmin(ServiceBackedAdmin):
         return super().get_queryset(request).annotate(image_count=Count("images"))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Lesion | None = None) -> list[str]:
-        return ["patient"] if obj else []
+        return ["patient", "number"] if obj else []
 
     @admin.display(description="clinic", ordering="patient__clinic__name")
     def clinic(self, lesion: Lesion) -> Clinic:
@@ -283,7 +295,12 @@ class LesionImageAdmin(ReanalyseMixin, ServiceBackedAdmin):
     list_filter = ["modality", ("lesion__patient__clinic", ClinicFilter), "lesion__body_site"]
     clinic_lookup = "lesion__patient__clinic"
     list_select_related = ["lesion__patient", "uploaded_by"]
-    search_fields = ["lesion__label", "lesion__patient__name", "content_sha256"]
+    search_fields = [
+        "lesion__label",
+        "lesion__patient__family_name",
+        "lesion__patient__given_names",
+        "content_sha256",
+    ]
     date_hierarchy = "captured_on"
     fields = [
         "large_preview",
@@ -337,7 +354,7 @@ class LesionImageAdmin(ReanalyseMixin, ServiceBackedAdmin):
     def large_preview(self, image: LesionImage) -> str:
         return thumbnail_html(image, size=320)
 
-    @admin.display(description="patient", ordering="lesion__patient__name")
+    @admin.display(description="patient", ordering="lesion__patient__family_name")
     def patient(self, image: LesionImage) -> Patient:
         return image.lesion.patient
 
@@ -374,12 +391,15 @@ class AnalysisAdmin(ReanalyseMixin, ClinicScopedAdmin):
     list_display = [
         "pk",
         "preview",
+        "patient",
+        "lesion",
         "status",
+        "result_state",
         "top_class_display",
-        "confidence",
+        "confidence_percent",
         "risk_level",
         "uncertain",
-        "model",
+        "model_label",
         "attempts",
         "created_at",
         "inference_ms",
@@ -393,7 +413,7 @@ class AnalysisAdmin(ReanalyseMixin, ClinicScopedAdmin):
         ModelAgeFilter,
         "model_version",
     ]
-    list_select_related = ["image__lesion", "model_version"]
+    list_select_related = ["image__lesion__patient", "model_version"]
     clinic_lookup = "image__lesion__patient__clinic"
     search_fields = ["=image__pk", "image__lesion__label", "top_class", "failure_reason"]
     date_hierarchy = "created_at"
@@ -449,9 +469,25 @@ class AnalysisAdmin(ReanalyseMixin, ClinicScopedAdmin):
     def preview(self, analysis: Analysis) -> str:
         return thumbnail_html(analysis.image, size=48)
 
-    @admin.display(description="model")
-    def model(self, analysis: Analysis) -> str:
+    # Not named "model": that is ModelAdmin.model (the Analysis class), which the list
+    # would print instead of calling a method of that name.
+    @admin.display(description="model", ordering="model_version__number")
+    def model_label(self, analysis: Analysis) -> str:
         return model_label(analysis)
+
+    @admin.display(description="confidence", ordering="confidence")
+    def confidence_percent(self, analysis: Analysis) -> str:
+        return "—" if analysis.confidence is None else f"{100 * analysis.confidence:.1f} %"
+
+    @admin.display(description="patient", ordering="image__lesion__patient__family_name")
+    def patient(self, analysis: Analysis) -> str:
+        patient = analysis.image.lesion.patient
+        return f"{patient.listed_name} ({patient.medical_record_number})"
+
+    @admin.display(description="lesion", ordering="image__lesion__number")
+    def lesion(self, analysis: Analysis) -> str:
+        lesion = analysis.image.lesion
+        return f"{lesion.number}. {lesion.label}"
 
     @admin.display(description="heatmap")
     def heatmap_preview(self, analysis: Analysis) -> str:
@@ -517,13 +553,7 @@ class AnalysisAdmin(ReanalyseMixin, ClinicScopedAdmin):
         analysis = get_object_or_404(self.get_queryset(request), pk=analysis_pk)
         if not self.has_view_permission(request, analysis):
             raise PermissionDenied
-        if not analysis.heatmap:
-            raise Http404("This analysis has no heatmap.")
-        try:
-            handle = analysis.heatmap.storage.open(analysis.heatmap.name, "rb")
-        except FileNotFoundError as exc:
-            raise Http404("The heatmap file is missing from storage.") from exc
-        return FileResponse(handle, content_type="image/jpeg")
+        return stream_heatmap(analysis)
 
 
 @admin.register(AuditEvent)

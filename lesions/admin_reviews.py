@@ -55,7 +55,7 @@ class ReviewAdmin(ClinicScopedAdmin):
         extra_context = {**(extra_context or {}), "agreement": agreement}
         return super().changelist_view(request, extra_context=extra_context)
 
-    @admin.display(description="patient", ordering="analysis__image__lesion__patient__name")
+    @admin.display(description="patient", ordering="analysis__image__lesion__patient__family_name")
     def patient(self, review: Review) -> str:
         return str(review.analysis.image.lesion.patient)
 

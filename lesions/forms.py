@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
+from lesions.body_sites import site_position
 from lesions.models import (
     Lesion,
     LesionImage,
@@ -36,11 +37,6 @@ class DateInput(forms.DateInput):
         return context
 
 
-class UnitIntervalInput(forms.NumberInput):
-    def __init__(self) -> None:
-        super().__init__(attrs={"min": "0", "max": "1", "step": "any"})
-
-
 class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
@@ -52,16 +48,34 @@ class PatientForm(forms.ModelForm):
 
 
 class LesionForm(forms.ModelForm):
-    """Edits every lesion field, including where it sits on the body map."""
+    """Edits every lesion field, including where it sits on the body map.
+
+    The position is placed on the map (or with the keyboard) and travels in hidden fields;
+    without them, choosing the body site and view is enough: the lesion goes to the middle
+    of that site on the figure (lesions.body_sites).
+    """
 
     class Meta:
         model = Lesion
         fields = LESION_EDITABLE_FIELDS
         widgets = {
             "first_noted_on": DateInput(),
-            "map_x": UnitIntervalInput(),
-            "map_y": UnitIntervalInput(),
+            "map_x": forms.HiddenInput(),
+            "map_y": forms.HiddenInput(),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["map_x"].required = False
+        self.fields["map_y"].required = False
+        self.fields["body_site"].help_text = "Or click the body map."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        unplaced = data.get("map_x") is None or data.get("map_y") is None
+        if unplaced and data.get("body_site") and data.get("body_view"):
+            data["map_x"], data["map_y"] = site_position(data["body_site"], data["body_view"])
+        return data
 
 
 class NewLesionForm(LesionForm):

@@ -51,13 +51,13 @@ def build_report(patient: Patient, *, generated_by: User) -> Report:
     """Everything the report shows, numbered like the patient page's body map."""
     lesions = list(lesions_of(patient))
     entries = []
-    for number, lesion in enumerate(lesions, start=1):
+    for lesion in lesions:
         image = lesion.images.order_by("-captured_on", "-created_at", "-pk").first()
         analysis = newest_result_of(image) if image else None
         review = analysis.reviews.select_related("reviewer").first() if analysis else None
         entries.append(
             ReportLesion(
-                number=number,
+                number=lesion.number,  # stable: the same number as on every page
                 lesion=lesion,
                 image=image,
                 image_uri=_data_uri(image.thumbnail or image.file) if image else "",

@@ -30,13 +30,40 @@ def patients_for(user: User, *, query: str = "") -> QuerySet[Patient]:
         Patient.objects.visible_to(user)
         .search(query)
         .annotate(
-            lesion_count=Count("lesions"),
-            evolving_count=Count("lesions", filter=followed & Q(lesions__evolving=True)),
+            # distinct: the join to images (last visit) repeats each lesion per image
+            lesion_count=Count("lesions", distinct=True),
+            evolving_count=Count(
+                "lesions", filter=followed & Q(lesions__evolving=True), distinct=True
+            ),
+            last_visit_on=Max("lesions__images__captured_on"),
             # A patient's next visit is the earliest next review of their followed lesions.
             next_visit_on=Min("lesions__next_review_on", filter=followed),
         )
-        .order_by("name", "pk")  # Meta.ordering does not apply to aggregated queries
+        # Meta.ordering does not apply to aggregated queries
+        .order_by("family_name", "given_names", "pk")
     )
+
+
+# Which latest result speaks for a patient in the list: the most concerning one.
+STATE_CONCERN = {"high": 4, "inconclusive": 3, "moderate": 3, "not_assessable": 2, "low": 1}
+
+
+def with_latest_risk(patients: list[Patient]) -> list[Patient]:
+    """Set ``latest_risk`` on each patient (one query for the page): the most concerning
+    latest result state among the lesions still followed, "" when none has a result."""
+    states: dict[int, str] = {}
+    rows = (
+        Lesion.objects.filter(patient__in=patients)
+        .followed_up()
+        .annotate(latest_state=latest_result_state())
+        .values_list("patient_id", "latest_state")
+    )
+    for patient_id, state in rows:
+        if state and STATE_CONCERN.get(state, 0) > STATE_CONCERN.get(states.get(patient_id), 0):
+            states[patient_id] = state
+    for patient in patients:
+        patient.latest_risk = states.get(patient.pk, "")
+    return patients
 
 
 def get_patient_for(user: User, patient_pk: int) -> Patient:
@@ -82,7 +109,7 @@ def lesions_of(patient: Patient) -> QuerySet[Lesion]:
         image_count=Count("images"),
         last_captured_on=Max("images__captured_on"),
         latest_state=latest_result_state(),
-    ).order_by("first_noted_on", "pk")
+    ).order_by("number")
 
 
 @dataclass(frozen=True)
@@ -136,8 +163,55 @@ def image_analyses(lesion: Lesion) -> list[ImageAnalysis]:
         .select_related("model_version")
         .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("reviewer")))
     }
-    images = lesion.images.order_by("-captured_on", "-created_at", "-pk")
+    images = lesion.images.select_related("uploaded_by").order_by(
+        "-captured_on", "-created_at", "-pk"
+    )
     return [ImageAnalysis(image=image, analysis=newest.get(image.pk)) for image in images]
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    """One visit on the lesion page: the image, its result, and the change since the
+    previous visit (the image captured before it)."""
+
+    image: LesionImage
+    analysis: Analysis | None
+    previous: LesionImage | None
+    days_since_previous: int | None
+    change: Change | None  # None for a first visit or one without a comparable result
+
+    @property
+    def malignant_change_points(self) -> float | None:
+        if self.change is None:
+            return None
+        before = self.change.previous.malignant_probability
+        after = self.change.current.malignant_probability
+        if before is None or after is None:
+            return None
+        return 100 * (after - before)
+
+
+def visit_rows(lesion: Lesion, changes: dict[int, Change]) -> list[VisitRow]:
+    """The lesion's visits, newest first, each image beside its own result.
+
+    ``changes`` is ``lesion_changes(lesion)`` (the page has it already for the review panel).
+    """
+    entries = image_analyses(lesion)  # newest first
+    rows = []
+    for index, entry in enumerate(entries):
+        previous = entries[index + 1].image if index + 1 < len(entries) else None
+        rows.append(
+            VisitRow(
+                image=entry.image,
+                analysis=entry.analysis,
+                previous=previous,
+                days_since_previous=(entry.image.captured_on - previous.captured_on).days
+                if previous
+                else None,
+                change=changes.get(entry.analysis.pk) if entry.analysis else None,
+            )
+        )
+    return rows
 
 
 def served_model_sha256() -> str | None:

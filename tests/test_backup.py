@@ -121,7 +121,7 @@ def test_backup_drop_restore_gives_back_every_row_and_file(stack, tmp_path):
     rows, files = database_snapshot(url), media_snapshot(media_root)
     assert len(rows["lesions_lesionimage"]) >= 4
     assert len(files) >= 8  # images and thumbnails
-    assert any("Zoë O’Brien-Ångström" in row for row in rows["lesions_patient"])
+    assert any("Zoë" in row and "O’Brien-Ångström" in row for row in rows["lesions_patient"])
 
     output = run([str(REPO / "bin" / "backup"), "--output", str(tmp_path / "backups")], env)
     (archive,) = (tmp_path / "backups").glob("dermascan-backup-*.tar.gz")

@@ -114,7 +114,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 _EXAMPLES = {
-    400: ("invalid", INVALID_MESSAGE, {"name": ["This field is required."]}),
+    400: ("invalid", INVALID_MESSAGE, {"family_name": ["This field is required."]}),
     401: ("not_authenticated", "Authentication credentials were not provided.", {}),
     403: ("permission_denied", "This account is not attached to a clinic.", {}),
     404: ("not_found", "No Patient matches the given query.", {}),

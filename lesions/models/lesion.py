@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -82,6 +83,9 @@ class Lesion(models.Model):
     """One skin lesion of a patient, placed on the front or back body map."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="lesions")
+    # Stable within the patient (see Patient.last_lesion_number): the body map, the lesion
+    # table and the report all call it "lesion 3", whatever is added or deleted later.
+    number = models.PositiveIntegerField(editable=False)
     label = models.CharField(max_length=100, help_text="A short name, e.g. “left shoulder mole”.")
     body_site = models.CharField(max_length=32, choices=BodySite.choices)
     body_view = models.CharField("body map view", max_length=8, choices=BodyView.choices)
@@ -123,8 +127,13 @@ class Lesion(models.Model):
     objects = LesionQuerySet.as_manager()
 
     class Meta:
-        ordering = ["patient", "first_noted_on", "pk"]
+        ordering = ["patient", "number"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "number"],
+                name="lesion_number_unique_per_patient",
+                violation_error_message="This patient already has a lesion with this number.",
+            ),
             models.CheckConstraint(
                 condition=Q(map_x__gte=0) & Q(map_x__lte=1) & Q(map_y__gte=0) & Q(map_y__lte=1),
                 name="lesion_map_position_in_unit_square",
@@ -137,3 +146,22 @@ class Lesion(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("lesions:lesion-detail", kwargs={"lesion_pk": self.pk})
+
+    def check_noted_before_first_image(self) -> None:
+        """A lesion cannot have been first noted after it was first photographed.
+
+        Checked when the date changes (lesions.services.update_lesion), not in clean():
+        records saved before this rule must still take follow-up updates.
+        """
+        first = self.images.order_by("captured_on").values_list("captured_on", flat=True)
+        first_captured = first.first()
+        if first_captured is not None and self.first_noted_on > first_captured:
+            raise ValidationError(
+                {
+                    "first_noted_on": (
+                        f"Its first image was captured on {first_captured:%d %b %Y}; "
+                        "the lesion cannot have been first noted after that."
+                    )
+                },
+                code="noted_after_first_image",
+            )

@@ -44,10 +44,43 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         return self.filter(clinic_id=user.clinic_id)
 
     def search(self, query: str) -> PatientQuerySet:
+        """By record number, by names (every word must match a family or given name, so
+        "ada lovelace" and "lovelace, ada" both find her), or by a date of birth."""
         query = query.strip()
         if not query:
             return self
-        return self.filter(Q(name__icontains=query) | Q(medical_record_number__icontains=query))
+        born = parse_date_of_birth(query)
+        if born is not None:
+            return self.filter(date_of_birth=born)
+        by_name = Q()
+        for word in query.replace(",", " ").split():
+            by_name &= Q(family_name__icontains=word) | Q(given_names__icontains=word)
+        return self.filter(by_name | Q(medical_record_number__icontains=query))
+
+
+# The ways a date of birth is typed at a desk: ISO (the date picker), day first (Europe),
+# and "9 Mar 1984" as the pages print it.
+DATE_OF_BIRTH_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d %b %Y", "%d %B %Y")
+
+
+def parse_date_of_birth(text: str) -> datetime.date | None:
+    for date_format in DATE_OF_BIRTH_FORMATS:
+        try:
+            return datetime.datetime.strptime(text.strip(), date_format).date()
+        except ValueError:
+            continue
+    return None
+
+
+def split_full_name(full_name: str) -> tuple[str, str]:
+    """(given names, family name) of a name typed as one string: "Family, Given" or
+    "Given Family" (the last word is then the family name)."""
+    full_name = " ".join(full_name.split())
+    if "," in full_name:
+        family, given = (part.strip() for part in full_name.split(",", 1))
+        return given, family
+    given, _, family = full_name.rpartition(" ")
+    return given, family
 
 
 class Patient(models.Model):
@@ -57,7 +90,8 @@ class Patient(models.Model):
         max_length=64,
         help_text="The clinic's own identifier; unique within the clinic.",
     )
-    name = models.CharField(max_length=200)
+    family_name = models.CharField("family name", max_length=200)
+    given_names = models.CharField("given names", max_length=200, blank=True)
     date_of_birth = models.DateField(validators=[validate_date_of_birth])
     sex = models.CharField(max_length=16, choices=Sex.choices, default=Sex.UNKNOWN)
     fitzpatrick_skin_type = models.PositiveSmallIntegerField(
@@ -70,13 +104,16 @@ class Patient(models.Model):
     notes = models.TextField(
         blank=True, max_length=NOTES_MAX_LENGTH, validators=[MaxLengthValidator(NOTES_MAX_LENGTH)]
     )
+    # The highest lesion number given out: lesion numbers are never reused, so "lesion 3"
+    # in a letter or a printed report still means the same lesion after another is deleted.
+    last_lesion_number = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = PatientQuerySet.as_manager()
 
     class Meta:
-        ordering = ["name", "pk"]
+        ordering = ["family_name", "given_names", "pk"]
         constraints = [
             # "mrn-a-1" and "MRN-A-1" are one record number: unique ignoring case.
             models.UniqueConstraint(
@@ -92,13 +129,34 @@ class Patient(models.Model):
         permissions = [
             ("review_all_clinics", "Can review the records of every clinic in the admin"),
         ]
-        indexes = [models.Index(fields=["clinic", "name"])]
+        indexes = [models.Index(fields=["clinic", "family_name"], name="patient_clinic_family_idx")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.medical_record_number})"
 
     def get_absolute_url(self) -> str:
         return reverse("lesions:patient-detail", kwargs={"patient_pk": self.pk})
+
+    @property
+    def name(self) -> str:
+        """The display name, given names first ("Ada Lovelace")."""
+        return f"{self.given_names} {self.family_name}".strip()
+
+    @name.setter
+    def name(self, full_name: str) -> None:
+        # Kept so that code written for the single name field (factories, the API) still works.
+        self.given_names, self.family_name = split_full_name(full_name)
+
+    @property
+    def full_name(self) -> str:
+        return self.name
+
+    @property
+    def listed_name(self) -> str:
+        """As lists sort it: "LOVELACE, Ada"."""
+        if not self.given_names:
+            return self.family_name
+        return f"{self.family_name}, {self.given_names}"
 
     @property
     def age(self) -> int:

@@ -39,6 +39,7 @@ def create_lesion(
 ) -> Lesion:
     lesion = Lesion(
         patient=patient,
+        number=0,  # given out below, under the patient's row lock
         label=label.strip(),
         body_site=body_site,
         body_view=body_view,
@@ -48,10 +49,23 @@ def create_lesion(
         first_noted_on=first_noted_on or timezone.localdate(),
     )
     with transaction.atomic():
-        lesion.full_clean()
+        lesion.full_clean(exclude=["number"])
+        lesion.number = allocate_lesion_number(patient)
         lesion.save()
         record_event(actor=created_by, action=AuditAction.CREATED, target=lesion)
     return lesion
+
+
+def allocate_lesion_number(patient: Patient) -> int:
+    """The patient's next lesion number (never reused). Locks the patient's row, so two
+    lesions added at once get different numbers (the lock lasts as long as the caller's
+    transaction, so the number and the lesion are committed together)."""
+    with transaction.atomic():
+        locked = Patient.objects.select_for_update().only("last_lesion_number").get(pk=patient.pk)
+        locked.last_lesion_number += 1
+        Patient.objects.filter(pk=patient.pk).update(last_lesion_number=locked.last_lesion_number)
+    patient.last_lesion_number = locked.last_lesion_number
+    return locked.last_lesion_number
 
 
 def update_lesion(*, lesion: Lesion, changed_by: User | None, **changes: Any) -> Lesion:
@@ -59,6 +73,8 @@ def update_lesion(*, lesion: Lesion, changed_by: User | None, **changes: Any) ->
     with transaction.atomic():
         changed = apply_changes(lesion, changes, editable=LESION_EDITABLE_FIELDS)
         lesion.full_clean()
+        if "first_noted_on" in changed:
+            lesion.check_noted_before_first_image()
         if changed:
             lesion.save()
             record_event(

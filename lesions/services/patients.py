@@ -6,6 +6,7 @@ from typing import Any
 from django.db import transaction
 
 from lesions.models import AuditAction, Clinic, Patient, Sex, User
+from lesions.models.patient import split_full_name
 from lesions.text import clean_name
 
 from ._changes import apply_changes
@@ -14,7 +15,8 @@ from .lesions import delete_lesion
 
 PATIENT_EDITABLE_FIELDS = (
     "medical_record_number",
-    "name",
+    "family_name",
+    "given_names",
     "date_of_birth",
     "sex",
     "fitzpatrick_skin_type",
@@ -27,16 +29,23 @@ def create_patient(
     clinic: Clinic,
     created_by: User | None,
     medical_record_number: str,
-    name: str,
+    family_name: str = "",
+    given_names: str = "",
+    name: str = "",
     date_of_birth: datetime.date,
     sex: str = Sex.UNKNOWN,
     fitzpatrick_skin_type: int | None = None,
     notes: str = "",
 ) -> Patient:
+    """``name`` (one string, "Given Family" or "Family, Given") is accepted for callers
+    written before the name was split; ``family_name``/``given_names`` win when given."""
+    if name and not family_name:
+        given_names, family_name = split_full_name(clean_name(name))
     patient = Patient(
         clinic=clinic,
         medical_record_number=clean_name(medical_record_number),
-        name=clean_name(name),
+        family_name=clean_name(family_name),
+        given_names=clean_name(given_names),
         date_of_birth=date_of_birth,
         sex=sex,
         fitzpatrick_skin_type=fitzpatrick_skin_type,
@@ -51,7 +60,10 @@ def create_patient(
 
 def update_patient(*, patient: Patient, changed_by: User | None, **changes: Any) -> Patient:
     """Change the given fields (see PATIENT_EDITABLE_FIELDS); the clinic never changes here."""
-    for field in ("name", "medical_record_number"):
+    if isinstance(changes.get("name"), str):  # one-string name from an older caller
+        full_name = clean_name(changes.pop("name"))
+        changes["given_names"], changes["family_name"] = split_full_name(full_name)
+    for field in ("family_name", "given_names", "medical_record_number"):
         if isinstance(changes.get(field), str):
             changes[field] = clean_name(changes[field])
     with transaction.atomic():

@@ -27,6 +27,7 @@ from lesions.models import (
     User,
 )
 from lesions.services import add_lesion_image
+from lesions.services.lesions import allocate_lesion_number
 from lesions.tests.images import jpeg_bytes
 
 TEST_PASSWORD = "correct-horse-battery-staple"
@@ -75,7 +76,8 @@ class PatientFactory(DjangoModelFactory):
 
     clinic = factory.SubFactory(ClinicFactory)
     medical_record_number = factory.Sequence(lambda n: f"MRN-{n:06d}")
-    name = factory.Faker("name")
+    family_name = factory.Faker("last_name")
+    given_names = factory.Faker("first_name")
     date_of_birth = factory.Faker("date_of_birth", minimum_age=18, maximum_age=90)
     sex = factory.Iterator([Sex.FEMALE, Sex.MALE])
     fitzpatrick_skin_type = factory.Iterator([1, 2, 3, 4, 5, 6])
@@ -86,6 +88,8 @@ class LesionFactory(DjangoModelFactory):
         model = Lesion
 
     patient = factory.SubFactory(PatientFactory)
+    # Numbered like create_lesion numbers them (the factory writes the row directly).
+    number = factory.LazyAttribute(lambda lesion: allocate_lesion_number(lesion.patient))
     label = factory.Sequence(lambda n: f"Lesion {n}")
     body_site = BodySite.BACK
     body_view = BodyView.BACK

@@ -92,7 +92,8 @@ def test_admin_edit_goes_through_the_service_and_is_audited(staff_client, staff)
         url,
         {
             "medical_record_number": patient.medical_record_number,
-            "name": "Corrected Name",
+            "family_name": "Name",
+            "given_names": "Corrected",
             "date_of_birth": patient.date_of_birth.isoformat(),
             "sex": patient.sex,
             "fitzpatrick_skin_type": "",
@@ -105,7 +106,9 @@ def test_admin_edit_goes_through_the_service_and_is_audited(staff_client, staff)
     patient.refresh_from_db()
     assert patient.name == "Corrected Name"
     event = AuditEvent.objects.get(action=AuditAction.CHANGED)
-    assert (event.actor, event.changed_fields) == (staff, ["fitzpatrick_skin_type", "name"])
+    assert event.actor == staff
+    assert set(event.changed_fields) >= {"given_names", "fitzpatrick_skin_type"}
+    assert set(event.changed_fields) <= {"family_name", "given_names", "fitzpatrick_skin_type"}
 
 
 def test_admin_add_lesion_refuses_coordinates_outside_0_1(staff_client):
@@ -167,7 +170,8 @@ def test_admin_adds_a_patient_to_a_clinic_through_the_service(staff_client, staf
         {
             "clinic": clinic.pk,
             "medical_record_number": "ADM-1",
-            "name": "Added In Admin",
+            "family_name": "In Admin",
+            "given_names": "Added",
             "date_of_birth": "1950-02-03",
             "sex": "other",
             "fitzpatrick_skin_type": "5",

@@ -97,7 +97,11 @@ def fill(model: str, route: str, values: dict[str, int]) -> str:
 
 def snapshot(clinic):
     return (
-        list(Patient.objects.filter(clinic=clinic).values_list("pk", "name", "notes")),
+        list(
+            Patient.objects.filter(clinic=clinic).values_list(
+                "pk", "family_name", "given_names", "notes"
+            )
+        ),
         list(Lesion.objects.filter(patient__clinic=clinic).values_list("pk", "label", "status")),
         list(LesionImage.objects.filter(lesion__patient__clinic=clinic).values_list("pk", "file")),
         list(Analysis.objects.filter(image__lesion__patient__clinic=clinic).values_list("pk")),

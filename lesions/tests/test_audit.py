@@ -45,7 +45,8 @@ def test_create_change_delete_through_the_pages_are_recorded(clinician_client, c
         reverse("lesions:patient-create"),
         {
             "medical_record_number": "A1",
-            "name": "Audit Me",
+            "family_name": "Me",
+            "given_names": "Audit",
             "date_of_birth": "1970-01-01",
             "sex": "male",
         },
@@ -55,7 +56,8 @@ def test_create_change_delete_through_the_pages_are_recorded(clinician_client, c
         reverse("lesions:patient-edit", kwargs={"patient_pk": patient_pk}),
         {
             "medical_record_number": "A1",
-            "name": "Audit Me Too",
+            "family_name": "Me Too",
+            "given_names": "Audit",
             "date_of_birth": "1970-01-01",
             "sex": "male",
         },
@@ -67,7 +69,7 @@ def test_create_change_delete_through_the_pages_are_recorded(clinician_client, c
         (clinician.username, AuditAction.DELETED, "patient", patient_pk),
     ]
     changed = AuditEvent.objects.get(action=AuditAction.CHANGED)
-    assert changed.changed_fields == ["name"]
+    assert changed.changed_fields == ["family_name"]
     # The events outlive the patient and still say who it was.
     assert AuditEvent.objects.filter(patient_id=patient_pk).count() == 3
     assert "Audit Me Too" in AuditEvent.objects.get(action=AuditAction.DELETED).target_repr

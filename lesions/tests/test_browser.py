@@ -31,7 +31,8 @@ def test_clinician_places_a_lesion_on_the_body_map_and_uploads_an_image(
     # Create a patient.
     page.get_by_role("link", name="New patient").click()
     page.get_by_label("Medical record number").fill("E2E-001")
-    page.get_by_label("Name").fill("Browser Patient")
+    page.get_by_label("Family name").fill("Patient")
+    page.get_by_label("Given names").fill("Browser")
     page.get_by_label("Date of birth").fill("1984-03-09")
     page.get_by_label("Sex").select_option("female")
     page.get_by_role("button", name="Create patient").click()
@@ -58,16 +59,15 @@ def test_clinician_places_a_lesion_on_the_body_map_and_uploads_an_image(
     page.get_by_label("Image (JPEG or PNG, at most 20 MB)").set_input_files(sample_path("mel"))
     page.get_by_role("button", name="Upload").click()
 
-    # The image is on the timeline and its bytes really arrived through the protected view.
-    expect(page.get_by_text("Image added to the lesion's timeline.")).to_be_visible()
-    thumbnail = page.locator(".timeline__item img")
+    # The image is the lesion's first visit; its bytes really arrived through the protected view.
+    thumbnail = page.locator(".visit .viewer__image")
     expect(thumbnail).to_have_count(1)
     thumbnail.scroll_into_view_if_needed()
     page.wait_for_function(
-        "() => { const i = document.querySelector('.timeline__item img');"
+        "() => { const i = document.querySelector('.visit .viewer__image');"
         " return i && i.complete && i.naturalWidth > 0; }"
     )
-    assert page.evaluate("document.querySelector('.timeline__item img').naturalWidth") == 256
+    assert page.evaluate("document.querySelector('.visit .viewer__image').naturalWidth") == 256
     image = LesionImage.objects.get()
     assert (image.lesion, image.width, image.height) == (lesion, 256, 256)
 

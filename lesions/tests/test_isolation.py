@@ -115,7 +115,11 @@ def post_data():
 def snapshot(clinic):
     """The protected clinic's records (the other clinician may create in their own clinic)."""
     return (
-        list(Patient.objects.filter(clinic=clinic).values_list("pk", "name", "notes")),
+        list(
+            Patient.objects.filter(clinic=clinic).values_list(
+                "pk", "family_name", "given_names", "notes"
+            )
+        ),
         list(
             Lesion.objects.filter(patient__clinic=clinic).values_list(
                 "pk", "label", "map_x", "next_review_on", "confirmed_diagnosis"

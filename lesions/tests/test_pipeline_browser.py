@@ -61,16 +61,18 @@ def test_result_card_appears_without_reloading_the_page(
     assert analysis.status == "done"
     expect(result.locator(".analysis__diagnosis")).to_have_text(analysis.top_class_display)
     expect(result.locator(".probabilities tr")).to_have_count(7)
-    expect(result.get_by_text("Not a diagnostic device.")).to_be_visible()
+    expect(page.locator(".disclaimer")).to_contain_text("Not a diagnostic device.")
     expect(result.get_by_text(analysis.recommended_action)).to_be_visible()
 
-    # The heatmap arrived through the protected view and the overlay toggles.
-    overlay = result.locator(".heatmap__overlay")
-    overlay.scroll_into_view_if_needed()
+    # The heatmap arrived through the protected view beside the image; it starts off and
+    # switches on at the slider's opacity.
+    visit = page.locator(".visit").first
+    overlay = visit.locator("[data-heatmap-image]")
+    expect(visit.locator("[data-heatmap-toggle]")).to_be_enabled()
     page.wait_for_function(
-        "() => { const i = document.querySelector('.heatmap__overlay');"
+        "() => { const i = document.querySelector('.visit [data-heatmap-image]');"
         " return i && i.complete && i.naturalWidth > 0; }"
     )
-    expect(overlay).to_have_css("opacity", "1")
-    result.get_by_text("Show heatmap overlay").click()
-    expect(overlay).to_have_css("opacity", "0")
+    expect(overlay).to_have_css("visibility", "hidden")
+    visit.get_by_text("Heatmap", exact=True).click()
+    expect(overlay).to_have_css("opacity", "0.5")

@@ -67,7 +67,8 @@ def test_update_patient_audits_the_changed_field_names_only(clinician):
     services.update_patient(
         patient=patient,
         changed_by=clinician,
-        name="New Name",
+        given_names="New",
+        family_name="Name",
         notes="itchy",
         sex=patient.sex,
     )
@@ -75,7 +76,7 @@ def test_update_patient_audits_the_changed_field_names_only(clinician):
     assert (patient.name, patient.notes) == ("New Name", "itchy")
     event = AuditEvent.objects.get()
     assert event.action == AuditAction.CHANGED
-    assert event.changed_fields == ["name", "notes"]
+    assert event.changed_fields == ["given_names", "notes"]
     assert "New Name" in event.target_repr
     assert "itchy" not in str(event.changed_fields)
 

@@ -74,7 +74,7 @@ def test_create_form_without_javascript_is_prefilled_from_the_query(clinician_cl
     assert form.initial == {"body_view": "back", "map_x": "0.4", "map_y": "0.2"}
 
 
-def test_lesion_page_shows_the_timeline_in_capture_order_and_the_upload_form(
+def test_lesion_page_shows_one_row_per_visit_newest_first_with_its_own_result(
     clinician_client, clinician
 ):
     lesion = LesionFactory(patient__clinic=clinician.clinic)
@@ -83,12 +83,18 @@ def test_lesion_page_shows_the_timeline_in_capture_order_and_the_upload_form(
     earlier = LesionImageFactory(lesion=lesion, captured_on=today - datetime.timedelta(days=40))
     response = clinician_client.get(lesion.get_absolute_url())
     assert response.status_code == 200
-    timeline = response.context["timeline"]
-    assert [entry.image for entry in timeline] == [earlier, later]
-    assert [entry.days_since_previous for entry in timeline] == [None, 30]
+    visits = response.context["visits"]
+    assert [visit.image for visit in visits] == [later, earlier]
+    assert [visit.days_since_previous for visit in visits] == [30, None]
+    assert [visit.analysis.image for visit in visits] == [later, earlier]
     content = response.content.decode()
-    assert content.index(f'id="image-{earlier.pk}"') < content.index(f'id="image-{later.pk}"')
-    assert "+30 days since previous" in content
+    newest = content.index(f'<details class="visit" id="image-{later.pk}" open')
+    older = content.index(f'<details class="visit" id="image-{earlier.pk}" data-visit')
+    assert newest < older  # newest first; the older visit is folded
+    # Each row holds its own image's result card.
+    assert newest < content.index(f'data-analysis-image="{later.pk}"') < older
+    assert older < content.index(f'data-analysis-image="{earlier.pk}"')
+    assert "30 days after the previous visit" in content and "First visit" in content
     assert 'enctype="multipart/form-data"' in content
     assert "/media/" not in content
 
@@ -126,7 +132,7 @@ def test_compare_defaults_to_first_and_latest_image(clinician_client, clinician)
     response = clinician_client.get(url)
     assert response.status_code == 200
     assert response.context["pair"] == (first, latest)
-    assert b"90 days apart" in response.content
+    assert b"<strong>3 months</strong> apart (90 days)" in response.content
     chosen = clinician_client.get(url, {"before": first.pk, "after": first.pk})
     assert chosen.context["pair"] == (first, first)
 

@@ -15,7 +15,8 @@ LIST_URL = reverse("lesions:patient-list")
 def patient_data(**overrides):
     return {
         "medical_record_number": "MRN-77",
-        "name": "Grace Hopper",
+        "family_name": "Hopper",
+        "given_names": "Grace",
         "date_of_birth": "1961-04-02",
         "sex": "female",
         "fitzpatrick_skin_type": "3",
@@ -50,7 +51,7 @@ def test_list_shows_only_the_clinics_patients(clinician_client, clinician):
     PatientFactory(name="Foreign Patient")
     response = clinician_client.get(LIST_URL)
     assert response.status_code == 200
-    assert b"Own Patient" in response.content
+    assert b"Patient</span>, Own" in response.content  # listed family name first
     assert b"Foreign Patient" not in response.content
 
 
@@ -58,9 +59,9 @@ def test_list_searches_by_name_or_record_number(clinician_client, clinician):
     PatientFactory(clinic=clinician.clinic, name="Marie Curie", medical_record_number="A-100")
     PatientFactory(clinic=clinician.clinic, name="Niels Bohr", medical_record_number="B-200")
     by_name = clinician_client.get(LIST_URL, {"q": "curie"}).content
-    assert b"Marie Curie" in by_name and b"Niels Bohr" not in by_name
+    assert b"Curie</span>, Marie" in by_name and b"Bohr" not in by_name
     by_number = clinician_client.get(LIST_URL, {"q": "B-2"}).content
-    assert b"Niels Bohr" in by_number and b"Marie Curie" not in by_number
+    assert b"Bohr</span>, Niels" in by_number and b"Curie" not in by_number
 
 
 def test_list_is_paginated_and_keeps_the_search(clinician_client, clinician):
@@ -106,7 +107,9 @@ def test_edit_patient(clinician_client, clinician):
     patient = PatientFactory(clinic=clinician.clinic)
     url = reverse("lesions:patient-edit", kwargs={"patient_pk": patient.pk})
     assert clinician_client.get(url).status_code == 200
-    data = patient_data(medical_record_number=patient.medical_record_number, name="Renamed")
+    data = patient_data(
+        medical_record_number=patient.medical_record_number, family_name="Renamed", given_names=""
+    )
     response = clinician_client.post(url, data)
     assert response.status_code == 302
     patient.refresh_from_db()
@@ -125,8 +128,12 @@ def test_patient_page_shows_the_body_map_and_lesions(clinician_client, clinician
     markers = response.context["markers"]
     assert markers == [
         {
+            "id": lesion.pk,
             "number": 1,
             "label": "Mole on the back",
+            "site": "Back",
+            "state": "",
+            "state_label": "No result",
             "view": "back",
             "x": 0.25,
             "y": 0.5,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from lesions import selectors, services
 
 from .access import clinician_required
+from .streaming import stream_heatmap
 
 NOT_A_DIAGNOSTIC_DEVICE = (
     "Not a diagnostic device: decision support for clinicians, not a diagnosis."
@@ -62,16 +63,7 @@ def analysis_card(request: HttpRequest, analysis_pk: int) -> HttpResponse:
 def analysis_heatmap(request: HttpRequest, analysis_pk: int) -> FileResponse:
     """The heatmap overlay. Shown inline on the (audited) lesion page, like the thumbnail."""
     analysis = selectors.get_analysis_for(request.user, analysis_pk)
-    if not analysis.heatmap:
-        raise Http404("This analysis has no heatmap.")
-    try:
-        handle = analysis.heatmap.storage.open(analysis.heatmap.name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404("The heatmap file is missing from storage.") from exc
-    response = FileResponse(handle, content_type="image/jpeg")
-    response["Cache-Control"] = "no-store"  # health data: not even the browser keeps it
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return stream_heatmap(analysis)
 
 
 @clinician_required

@@ -2,26 +2,29 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from lesions import selectors, services
 from lesions.forms import ImageUploadForm, add_service_errors
-from lesions.models import LesionImage
 
 from .access import clinician_required
 from .lesions import render_lesion_page
+from .streaming import stream_image
 
 
 @clinician_required
 @require_http_methods(["POST"])
 def image_upload(request: HttpRequest, lesion_pk: int) -> HttpResponse:
+    """One image per request. The page's drag-and-drop upload sends each file on its own
+    (asking for JSON), so each gets its own progress and its own error."""
     lesion = selectors.get_lesion_for(request.user, lesion_pk)
+    wants_json = request.headers.get("Accept") == "application/json"
     form = ImageUploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.add_lesion_image(
+            image = services.add_lesion_image(
                 lesion=lesion,
                 uploaded_file=form.cleaned_data["file"],
                 captured_on=form.cleaned_data["captured_on"],
@@ -32,7 +35,18 @@ def image_upload(request: HttpRequest, lesion_pk: int) -> HttpResponse:
             add_service_errors(form, error, default_field="file")
         else:
             messages.success(request, "Image added to the lesion's timeline.")
+            if wants_json:  # the page reloads once all its files are in, and shows this
+                return JsonResponse(
+                    {"image": image.pk, "url": f"{lesion.get_absolute_url()}#image-{image.pk}"},
+                    status=201,
+                )
             return redirect(lesion)
+    if wants_json:
+        fields = {name: [str(m) for m in errors] for name, errors in form.errors.items()}
+        message = " ".join(" ".join(errors) for errors in fields.values())
+        return JsonResponse(
+            {"error": {"code": "invalid", "message": message, "fields": fields}}, status=400
+        )
     return render_lesion_page(request, lesion, form, status=400)
 
 
@@ -71,23 +85,3 @@ def image_delete(request: HttpRequest, image_pk: int) -> HttpResponse:
             "cancel_url": lesion.get_absolute_url(),
         },
     )
-
-
-def stream_image(image: LesionImage, *, thumbnail: bool = False) -> FileResponse:
-    """Stream a stored image from the storage backend (local folder or S3) — also used by
-    the admin, which checks its own permissions first."""
-    stored = image.thumbnail if thumbnail else image.file
-    try:
-        handle = stored.storage.open(stored.name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404("The image file is missing from storage.") from exc
-    extension = "jpg" if thumbnail else stored.name.rsplit(".", 1)[-1]
-    response = FileResponse(
-        handle,
-        content_type="image/jpeg" if thumbnail else image.content_type,
-        filename=f"lesion-image-{image.pk}{'-thumbnail' if thumbnail else ''}.{extension}",
-    )
-    # Health data: kept by no cache, not even the browser's (it would outlive the session).
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response

@@ -18,7 +18,7 @@ from lesions.models import Lesion
 
 from .access import clinician_required
 from .follow_up import follow_up_context
-from .patients import render_patient_page
+from .patients import body_map_marker, render_patient_page
 
 
 @clinician_required
@@ -34,7 +34,15 @@ def lesion_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
             if name in request.GET
         }
         form = NewLesionForm(initial=initial)
-        return render(request, "lesions/lesion_form.html", {"form": form, "patient": patient})
+        markers = [
+            body_map_marker(lesion, state=lesion.latest_state)
+            for lesion in selectors.lesions_of(patient)
+        ]
+        return render(
+            request,
+            "lesions/lesion_form.html",
+            {"form": form, "patient": patient, "markers": markers},
+        )
     form = NewLesionForm(request.POST)
     if form.is_valid():
         try:
@@ -71,10 +79,17 @@ def lesion_edit(request: HttpRequest, lesion_pk: int) -> HttpResponse:
             messages.success(request, "Lesion saved.")
             return redirect(lesion)
     status = 400 if form.is_bound and form.errors else 200
+    others = selectors.lesions_of(lesion.patient).exclude(pk=lesion.pk)
     return render(
         request,
         "lesions/lesion_form.html",
-        {"form": form, "patient": lesion.patient, "lesion": lesion},
+        {
+            "form": form,
+            "patient": lesion.patient,
+            "lesion": lesion,
+            # The patient's other lesions, for orientation while this one is moved.
+            "markers": [body_map_marker(other, state=other.latest_state) for other in others],
+        },
         status=status,
     )
 
@@ -139,29 +154,21 @@ def render_lesion_page(
     request: HttpRequest, lesion: Lesion, upload_form: ImageUploadForm, status: int = 200
 ) -> HttpResponse:
     """The lesion page; also re-shown, with errors, when an upload is refused."""
-    timeline = selectors.lesion_timeline(lesion)
-    marker = {
-        "number": "",
-        "label": lesion.label,
-        "view": lesion.body_view,
-        "x": lesion.map_x,
-        "y": lesion.map_y,
-        "status": lesion.status,
-        "evolving": lesion.evolving,
-        "evolving_reason": lesion.evolving_reason,
-        "url": lesion.get_absolute_url(),
-    }
+    follow_up = follow_up_context(lesion)
+    visits = selectors.visit_rows(lesion, follow_up["changes"])
+    latest_state = next(
+        (v.analysis.result_state for v in visits if v.analysis and v.analysis.result_state), ""
+    )
     return render(
         request,
         "lesions/lesion_detail.html",
         {
             "lesion": lesion,
             "patient": lesion.patient,
-            "timeline": timeline,
+            "visits": visits,
             "upload_form": upload_form,
-            "markers": [marker],
-            "image_analyses": selectors.image_analyses(lesion),
-            **follow_up_context(lesion),
+            "markers": [body_map_marker(lesion, state=latest_state, link=False)],
+            **follow_up,
         },
         status=status,
     )

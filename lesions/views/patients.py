@@ -9,7 +9,8 @@ from django.views.decorators.http import require_http_methods
 
 from lesions import selectors, services
 from lesions.forms import NewLesionForm, PatientForm, add_service_errors
-from lesions.models import Patient
+from lesions.models import Lesion, Patient
+from lesions.templatetags.pages import risk_label
 
 from .access import clinician_required
 
@@ -22,6 +23,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     paginator = Paginator(selectors.patients_for(request.user, query=query), PATIENTS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
+    page.object_list = selectors.with_latest_risk(list(page.object_list))
     return render(request, "lesions/patient_list.html", {"page": page, "query": query})
 
 
@@ -91,20 +93,7 @@ def render_patient_page(
 ) -> HttpResponse:
     """The patient page; also re-shown, with errors, when a new lesion is refused."""
     lesions = list(selectors.lesions_of(patient))
-    markers = [
-        {
-            "number": number,
-            "label": lesion.label,
-            "view": lesion.body_view,
-            "x": lesion.map_x,
-            "y": lesion.map_y,
-            "status": lesion.status,
-            "evolving": lesion.evolving,
-            "evolving_reason": lesion.evolving_reason,
-            "url": lesion.get_absolute_url(),
-        }
-        for number, lesion in enumerate(lesions, start=1)
-    ]
+    markers = [body_map_marker(lesion, state=lesion.latest_state) for lesion in lesions]
     return render(
         request,
         "lesions/patient_detail.html",
@@ -117,6 +106,26 @@ def render_patient_page(
         },
         status=status,
     )
+
+
+def body_map_marker(lesion: Lesion, *, state: str | None, link: bool = True) -> dict:
+    """What body-map.js draws for one lesion: its stable number, where it is, and the
+    latest result state (the marker's colour and words) with the evolving flag."""
+    return {
+        "id": lesion.pk,
+        "number": lesion.number,
+        "label": lesion.label,
+        "site": lesion.get_body_site_display(),
+        "view": lesion.body_view,
+        "x": lesion.map_x,
+        "y": lesion.map_y,
+        "status": lesion.status,
+        "state": state or "",
+        "state_label": risk_label(state),
+        "evolving": lesion.evolving,
+        "evolving_reason": lesion.evolving_reason,
+        "url": lesion.get_absolute_url() if link else "",
+    }
 
 
 def _render_form(

@@ -4,7 +4,8 @@
 (function () {
   "use strict";
 
-  var list = document.querySelector(".analyses");
+  // The lesion page lists one row per visit, each holding a result card and its panel.
+  var list = document.querySelector(".visits, .analyses");
   if (!list || !window.fetch || !window.MutationObserver) return;
 
   function refreshPanel(imageId, status) {
@@ -36,5 +37,5 @@
         }
       });
     });
-  }).observe(list, { childList: true });
+  }).observe(list, { childList: true, subtree: true });
 })();

@@ -14,6 +14,8 @@ from lesions.services.patients import PATIENT_EDITABLE_FIELDS
             value={
                 "id": 12,
                 "medical_record_number": "MRN-001234",
+                "family_name": "Doe",
+                "given_names": "Jane",
                 "name": "Jane Doe",
                 "date_of_birth": "1970-05-17",
                 "sex": "female",
@@ -28,12 +30,22 @@ from lesions.services.patients import PATIENT_EDITABLE_FIELDS
     ]
 )
 class PatientSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(
+        read_only=True, help_text="Display name, given names first (read only)."
+    )
     lesion_count = serializers.SerializerMethodField()
 
     class Meta:
         model = Patient
-        fields = ("id", *PATIENT_EDITABLE_FIELDS, "lesion_count", "created_at", "updated_at")
-        read_only_fields = ("id", "lesion_count", "created_at", "updated_at")
+        fields = (
+            "id",
+            *PATIENT_EDITABLE_FIELDS,
+            "name",
+            "lesion_count",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("id", "name", "lesion_count", "created_at", "updated_at")
 
     def get_lesion_count(self, patient: Patient) -> int:
         # Lists annotate it (one query for the page); a single patient counts its own.

@@ -19,7 +19,8 @@ EXAMPLE = OpenApiExample(
     "A patient",
     value={
         "medical_record_number": "MRN-001234",
-        "name": "Jane Doe",
+        "family_name": "Doe",
+        "given_names": "Jane",
         "date_of_birth": "1970-05-17",
         "sex": "female",
         "fitzpatrick_skin_type": 2,
@@ -45,8 +46,14 @@ EXAMPLE = OpenApiExample(
 class PatientListView(ClinicalGenericView, generics.ListCreateAPIView):
     serializer_class = PatientSerializer
     filterset_class = PatientFilter
-    ordering_fields = ("name", "medical_record_number", "date_of_birth", "created_at")
-    ordering = ("name", "id")
+    ordering_fields = (
+        "family_name",
+        "given_names",
+        "medical_record_number",
+        "date_of_birth",
+        "created_at",
+    )
+    ordering = ("family_name", "given_names", "id")
 
     def get_queryset(self):
         return selectors.patients_for(self.request.user)

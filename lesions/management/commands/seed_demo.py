@@ -22,7 +22,8 @@ DEMO_CLINIC = "DermaScan Demo Clinic"
 DEVELOPMENT_PASSWORD = "dermascan-demo"  # noqa: S105
 DEMO_PATIENT = {
     "medical_record_number": "DEMO-0001",
-    "name": "Alex Example",
+    "family_name": "Example",
+    "given_names": "Alex",
     "date_of_birth": datetime.date(1980, 5, 17),
     "sex": Sex.FEMALE,
     "fitzpatrick_skin_type": 2,

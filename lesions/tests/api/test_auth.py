@@ -143,7 +143,7 @@ def test_session_writes_need_the_csrf_token(clinician):
 
     client = Client(enforce_csrf_checks=True)
     client.force_login(clinician)
-    response = client.post(PATIENTS, {"name": "x"}, content_type="application/json")
+    response = client.post(PATIENTS, {"family_name": "x"}, content_type="application/json")
     assert_error(response, 403)
 
 

@@ -98,7 +98,8 @@ def test_the_whole_mobile_flow(generated_client, live_server, inference_worker, 
         client=api,
         body=PatientRequest(
             medical_record_number="GEN-1",
-            name="Generated Patient",
+            family_name="Patient",
+            given_names="Generated",
             date_of_birth=datetime.date(1980, 2, 3),
         ),
     ).parsed

@@ -57,7 +57,7 @@ def body():
     """Valid data for any write, so that a view that skipped its clinic check would act."""
     return {
         "medical_record_number": "HIJACK",
-        "name": "Hijacked",
+        "family_name": "Hijacked",
         "date_of_birth": "1990-01-01",
         "label": "Hijacked",
         "body_site": "back",

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db
 LIST = reverse("api:patient-list")
 NEW = {
     "medical_record_number": "MRN-API-1",
-    "name": "Jane Doe",
+    "family_name": "Doe",
+    "given_names": "Jane",
     "date_of_birth": "1970-05-17",
     "sex": "female",
     "fitzpatrick_skin_type": 2,
@@ -69,7 +70,8 @@ def test_search_by_name_or_record_number_and_filter(api, clinician):
     assert names({"search": "lovel"}) == ["Ada Lovelace"]
     assert names({"search": "T-9"}) == ["Alan Turing"]
     assert names({"sex": "male"}) == ["Alan Turing"]
-    assert names({"ordering": "-name"}) == ["Alan Turing", "Ada Lovelace"]
+    assert names({"ordering": "-family_name"}) == ["Alan Turing", "Ada Lovelace"]
+    assert names({}) == ["Ada Lovelace", "Alan Turing"]  # by family name
     assert_error(api.get(LIST, {"sex": "dragon"}), 400, fields=["sex"])
 
 
@@ -113,7 +115,7 @@ def test_patch_changes_only_the_given_fields(api, clinician):
 
 def test_put_validates_like_the_form(api, clinician):
     patient = PatientFactory(clinic=clinician.clinic)
-    assert_error(api.put(detail(patient), {**NEW, "name": ""}), 400, fields=["name"])
+    assert_error(api.put(detail(patient), {**NEW, "family_name": ""}), 400, fields=["family_name"])
     assert api.put(detail(patient), NEW).status_code == 200
 
 
