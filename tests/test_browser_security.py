@@ -34,6 +34,8 @@ def test_pages_and_admin_run_under_the_csp_without_violations(live_server, trans
     image = LesionImageFactory()
     clinician = ClinicianFactory(clinic=image.lesion.patient.clinic)
     sign_in(page, live_server.url, clinician.username, TEST_PASSWORD)
+    expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
+    page.goto(live_server.url + "/patients/")
     expect(page.get_by_role("heading", name="Patients")).to_be_visible()
     for path in (image.lesion.patient.get_absolute_url(), image.lesion.get_absolute_url()):
         page.goto(live_server.url + path)
@@ -65,4 +67,4 @@ def test_guessing_passwords_locks_the_account_with_a_clear_message(
     # Even the right password is refused now.
     sign_in(page, live_server.url, clinician.username, TEST_PASSWORD)
     expect(page.get_by_text("Too many failed sign-ins")).to_be_visible()
-    expect(page.get_by_role("heading", name="Patients")).not_to_be_visible()
+    expect(page.get_by_role("heading", name="Worklist")).not_to_be_visible()
