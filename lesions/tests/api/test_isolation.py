@@ -114,7 +114,9 @@ def test_other_clinics_token_gets_404_on_every_api_route(
         url = reverse(name, kwargs={p: foreign_records[p] for p in params})
         visited.add(name)
         for method in METHODS:
-            response = getattr(other, method)(url, body(), format="json")
+            # A GET's data would be its query string: filters could hide a leak.
+            data = None if method == "get" else body()
+            response = getattr(other, method)(url, data, format="json")
             if response.status_code == 415:  # an upload: multipart
                 response = getattr(other, method)(url, multipart_body(), format="multipart")
             if name in OWN_DATA and not params:
