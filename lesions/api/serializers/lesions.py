@@ -34,7 +34,7 @@ from lesions.services.lesions import LESION_EDITABLE_FIELDS
                 ),
                 "evolving_since": "2026-03-02T10:00:02Z",
                 "next_review_on": "2026-03-02",
-                "next_review_reason": "High risk or evolving: review now",
+                "next_review_reason": "Evolving",
                 "created_at": "2026-01-10T09:32:00Z",
                 "updated_at": "2026-03-02T10:00:00Z",
             },
