@@ -112,7 +112,7 @@ class ReviewListView(ClinicalGenericView, generics.ListAPIView):
         summary="List the clinic's reviews, newest first",
         description="Filter by patient, lesion, analysis, reviewer, outcome or date; "
         "`current=true` leaves out superseded reviews.",
-        responses={200: ClinicReviewSerializer(many=True), **error_responses(400, 403)},
+        responses={200: ClinicReviewSerializer(many=True), **error_responses(400, 403, 404)},
         tags=TAGS,
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
