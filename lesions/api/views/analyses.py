@@ -64,9 +64,9 @@ class AnalysisDetailView(ClinicalAPIView):
     @extend_schema(
         summary="Read an analysis (poll until done)",
         description=(
-            "`status` is queued, running, done or failed; `current_review` is the sign-off in "
-            "force. Poll cheaply: send the `ETag` of "
-            "the last answer as `If-None-Match` and get 304 while nothing changed."
+            "`status` is queued, running, done or failed; `current_review` is the sign-off "
+            "in force. Poll cheaply: send the `ETag` of the last answer as `If-None-Match` "
+            "and get 304 while nothing changed (a new review is a change)."
         ),
         parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
         responses={
