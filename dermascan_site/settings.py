@@ -347,6 +347,7 @@ REST_FRAMEWORK = {
         "login_username": env.str("DERMASCAN_API_LOGIN_USERNAME_RATE", default="10/min"),
         "uploads": env.str("DERMASCAN_API_UPLOAD_RATE", default="60/min"),
         "predict": env.str("DERMASCAN_API_PREDICT_RATE", default="20/min"),
+        "reports": env.str("DERMASCAN_API_REPORT_RATE", default="20/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -371,6 +372,11 @@ SPECTACULAR_SETTINGS = {
         "AnalysisStatusEnum": "lesions.models.AnalysisStatus",
         "ResultStateEnum": "lesions.models.ResultState",
         "BodySiteEnum": "lesions.models.BodySite",
+        "ConfirmedDiagnosisEnum": "lesions.models.ConfirmedDiagnosis",
+        "ReviewDiagnosisEnum": "lesions.models.ReviewDiagnosis",
+        "ReviewBasisEnum": "lesions.models.ReviewBasis",
+        "ManagementDecisionEnum": "lesions.models.ManagementDecision",
+        "WorklistSectionEnum": "lesions.api.serializers.worklist.SECTION_KEYS",
     },
 }
 

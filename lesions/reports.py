@@ -14,6 +14,8 @@ from functools import lru_cache
 
 from django.contrib.staticfiles import finders
 from django.db.models import FileField
+from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
@@ -89,6 +91,24 @@ def build_report(patient: Patient, *, generated_by: User) -> Report:
 
 def render_pdf(html: str) -> bytes:
     return _weasyprint_html()(string=html, base_url=None).write_pdf()
+
+
+def report_pdf(
+    patient: Patient, *, generated_by: User, request: HttpRequest | None = None
+) -> bytes:
+    """The patient's report as PDF: the printable page's HTML rendered by WeasyPrint (the
+    page's PDF download and the API's). Generating it is audited by the caller."""
+    report = build_report(patient, generated_by=generated_by)
+    html = render_to_string(
+        "lesions/patient_report.html", {"report": report, "standalone": True}, request=request
+    )
+    return render_pdf(html)
+
+
+def report_filename(patient: Patient) -> str:
+    """``dermascan-report-<record number>.pdf``, safe in a Content-Disposition header."""
+    name = f"dermascan-report-{patient.medical_record_number}.pdf"
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
 
 
 @lru_cache(maxsize=1)

@@ -147,6 +147,17 @@ def get_analysis_for(user: User, analysis_pk: int) -> Analysis:
     )
 
 
+def reviews_prefetch() -> Prefetch:
+    """For analyses: their reviews newest (the current one) first, with what each shows
+    (reviewer, and whether a later review replaced it) joined in."""
+    return Prefetch(
+        "reviews",
+        queryset=Review.objects.select_related("reviewer", "superseded_by").order_by(
+            "-created_at", "-pk"
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class ImageAnalysis:
     image: LesionImage
@@ -161,7 +172,7 @@ def image_analyses(lesion: Lesion) -> list[ImageAnalysis]:
         for analysis in Analysis.objects.filter(image__lesion=lesion)
         .latest_per_image()
         .select_related("model_version")
-        .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("reviewer")))
+        .prefetch_related(reviews_prefetch())
     }
     images = lesion.images.select_related("uploaded_by").order_by(
         "-captured_on", "-created_at", "-pk"
@@ -282,19 +293,21 @@ def get_analysis_with_reviews(analysis_pk: int) -> Analysis:
     """An analysis (already checked visible) with its reviews, as the review panel needs."""
     return (
         Analysis.objects.select_related("image")
-        .prefetch_related(Prefetch("reviews", queryset=Review.objects.select_related("reviewer")))
+        .prefetch_related(reviews_prefetch())
         .get(pk=analysis_pk)
     )
 
 
 def reviews_of(analysis: Analysis) -> QuerySet[Review]:
     """Every review of the analysis, newest (the current one) first."""
-    return analysis.reviews.select_related("reviewer", "supersedes").order_by("-created_at", "-pk")
+    return analysis.reviews.select_related("reviewer", "supersedes", "superseded_by").order_by(
+        "-created_at", "-pk"
+    )
 
 
 def reviews_for(user: User) -> QuerySet[Review]:
     return Review.objects.visible_to(user).select_related(
-        "reviewer", "analysis__image__lesion__patient"
+        "reviewer", "superseded_by", "analysis__image__lesion__patient"
     )
 
 

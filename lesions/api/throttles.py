@@ -1,4 +1,5 @@
-"""Throttles: API logins per IP address and per username; uploads and predict per user.
+"""Throttles: API logins per IP address and per username; uploads, predict and report PDFs
+per user.
 
 A throttled request answers 429 with ``Retry-After`` (DRF) in the API's error shape.
 """
@@ -57,3 +58,9 @@ class UploadThrottle(WriteRateThrottle):
 
 class PredictThrottle(WriteRateThrottle):
     scope = "predict"
+
+
+class ReportThrottle(RatesFromSettings, UserRateThrottle):
+    """Rendering a report PDF takes a worker's CPU for a while: a runaway client is held."""
+
+    scope = "reports"

@@ -5,7 +5,18 @@ with another clinic's records by these names. A new resource: a views module and
 
 from django.urls import path
 
-from lesions.api.views import analyses, auth, images, lesions, model, patients, predict
+from lesions.api.views import (
+    analyses,
+    auth,
+    images,
+    lesions,
+    model,
+    patients,
+    predict,
+    reports,
+    reviews,
+    worklist,
+)
 
 app_name = "api"
 
@@ -22,11 +33,21 @@ urlpatterns = [
         lesions.PatientLesionListView.as_view(),
         name="patient-lesions",
     ),
+    path(
+        "patients/<int:patient_pk>/report.pdf",
+        reports.PatientReportView.as_view(),
+        name="patient-report-pdf",
+    ),
     path("lesions/<int:lesion_pk>/", lesions.LesionDetailView.as_view(), name="lesion-detail"),
     path(
         "lesions/<int:lesion_pk>/history/",
         lesions.LesionHistoryView.as_view(),
         name="lesion-history",
+    ),
+    path(
+        "lesions/<int:lesion_pk>/next-review/",
+        lesions.LesionNextReviewView.as_view(),
+        name="lesion-next-review",
     ),
     path(
         "lesions/<int:lesion_pk>/images/",
@@ -50,6 +71,13 @@ urlpatterns = [
         analyses.AnalysisHeatmapView.as_view(),
         name="analysis-heatmap",
     ),
+    path(
+        "analyses/<int:analysis_pk>/reviews/",
+        reviews.AnalysisReviewListView.as_view(),
+        name="analysis-reviews",
+    ),
+    path("reviews/", reviews.ReviewListView.as_view(), name="review-list"),
+    path("worklist/", worklist.WorklistView.as_view(), name="worklist"),
     path("model/", model.ModelView.as_view(), name="model"),
     path("predict/", predict.PredictView.as_view(), name="predict"),
     path("predict/<uuid:job_id>/", predict.PredictStatusView.as_view(), name="predict-status"),

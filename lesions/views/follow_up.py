@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods
 
 from lesions import reports, selectors, services, worklist
@@ -119,19 +118,12 @@ def patient_report(request: HttpRequest, patient_pk: int) -> HttpResponse:
 def patient_report_pdf(request: HttpRequest, patient_pk: int) -> HttpResponse:
     patient = selectors.get_patient_for(request.user, patient_pk)
     services.record_report(actor=request.user, patient=patient)
-    report = reports.build_report(patient, generated_by=request.user)
-    html = render_to_string(
-        "lesions/patient_report.html", {"report": report, "standalone": True}, request=request
-    )
-    response = HttpResponse(reports.render_pdf(html), content_type="application/pdf")
-    filename = f"dermascan-report-{patient.medical_record_number}.pdf"
-    response["Content-Disposition"] = f'attachment; filename="{_safe_filename(filename)}"'
+    pdf = reports.report_pdf(patient, generated_by=request.user, request=request)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = reports.report_filename(patient)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"  # health data: never kept by a shared cache
     return response
-
-
-def _safe_filename(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
 
 
 def follow_up_context(lesion: Lesion) -> dict:

@@ -8,6 +8,7 @@ from lesions.api.base import NOT_A_DIAGNOSTIC_DEVICE
 from lesions.models import Analysis, ResultState
 
 from .images import LesionImageSerializer
+from .reviews import REVIEW_EXAMPLE, ReviewSerializer
 
 
 class ServedModelSerializer(serializers.Serializer):
@@ -50,6 +51,7 @@ FINISHED_EXAMPLE = {
     "started_at": "2026-03-02T10:00:01Z",
     "finished_at": "2026-03-02T10:00:02Z",
     "inference_ms": 180,
+    "current_review": {**REVIEW_EXAMPLE, "analysis": 88},
     "notice": "Not a diagnostic device: decision support for clinicians, not a diagnosis.",
 }
 QUEUED_EXAMPLE = {
@@ -58,6 +60,7 @@ QUEUED_EXAMPLE = {
     **dict.fromkeys(["state_reason", "top_class", "top_class_display", "risk_level"], ""),
     **dict.fromkeys(["uncertainty_message", "recommended_action"], ""),
     **dict.fromkeys(["model", "heatmap_url", "started_at", "finished_at", "tta_views"]),
+    "current_review": None,
     "status": "queued",
     "probabilities": {},
     "uncertain": False,
@@ -77,11 +80,13 @@ class AnalysisSerializer(serializers.ModelSerializer):
     ``result_state`` is the one message to show (not_assessable, inconclusive, high,
     moderate, low; null until done); ``state_reason`` says why when not assessable or
     inconclusive. Both are decided by the worker; clients show them as they are.
+    ``current_review`` is the clinician's sign-off in force (null until reviewed).
     """
 
     result_state = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
     heatmap_url = serializers.SerializerMethodField()
+    current_review = serializers.SerializerMethodField()
     notice = serializers.SerializerMethodField()
     probabilities = serializers.DictField(child=serializers.FloatField(), read_only=True)
 
@@ -110,6 +115,7 @@ class AnalysisSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "inference_ms",
+            "current_review",
             "notice",
         )
         read_only_fields = fields
@@ -137,6 +143,13 @@ class AnalysisSerializer(serializers.ModelSerializer):
         if not analysis.heatmap:
             return None
         return reverse("api:analysis-heatmap", kwargs={"analysis_pk": analysis.pk})
+
+    @extend_schema_field(ReviewSerializer(allow_null=True))
+    def get_current_review(self, analysis: Analysis) -> dict | None:
+        # Each review supersedes the one before, so the newest is the one in force. Lists
+        # prefetch the reviews (selectors.reviews_prefetch): no query per analysis.
+        review = next(iter(analysis.reviews.all()), None)
+        return ReviewSerializer(review).data if review else None
 
     def get_notice(self, analysis: Analysis) -> str:
         return NOT_A_DIAGNOSTIC_DEVICE

@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from lesions.models import Lesion
+from lesions.services.follow_up import FOLLOW_UP_FIELDS
 from lesions.services.lesions import LESION_EDITABLE_FIELDS
 
 
@@ -16,6 +17,7 @@ from lesions.services.lesions import LESION_EDITABLE_FIELDS
             value={
                 "id": 31,
                 "patient": 12,
+                "number": 3,
                 "label": "left shoulder mole",
                 "body_site": "back",
                 "body_view": "back",
@@ -26,6 +28,14 @@ from lesions.services.lesions import LESION_EDITABLE_FIELDS
                 "confirmed_diagnosis": "",
                 "image_count": 2,
                 "last_captured_on": "2026-03-02",
+                "evolving": True,
+                "evolving_reason": (
+                    "malignant probability 0.08 → 0.61; risk Low → High "
+                    "between 10 Jan 2026 and 2 Mar 2026"
+                ),
+                "evolving_since": "2026-03-02T10:00:02Z",
+                "next_review_on": "2026-03-02",
+                "next_review_reason": "Evolving",
                 "created_at": "2026-01-10T09:32:00Z",
                 "updated_at": "2026-03-02T10:00:00Z",
             },
@@ -34,7 +44,15 @@ from lesions.services.lesions import LESION_EDITABLE_FIELDS
     ]
 )
 class LesionSerializer(serializers.ModelSerializer):
-    """A lesion with where it sits on the body map (x, y in 0..1 of the front or back view)."""
+    """A lesion with where it sits on the body map (x, y in 0..1 of the front or back view).
+
+    ``number`` is the lesion's number on its patient's body map: stable, never reused.
+
+    ``evolving`` (with ``evolving_reason`` and ``evolving_since``) flags a lesion whose later
+    visit's result is worse than the previous visit's; ``next_review_on`` is suggested from
+    the latest result or review (``next_review_reason`` says which) and changed with
+    ``PUT /api/v1/lesions/{id}/next-review/``. The server keeps all five up to date.
+    """
 
     image_count = serializers.SerializerMethodField()
     last_captured_on = serializers.SerializerMethodField()
@@ -44,13 +62,25 @@ class LesionSerializer(serializers.ModelSerializer):
         fields = (
             "id",
             "patient",
+            "number",
             *LESION_EDITABLE_FIELDS,
             "image_count",
             "last_captured_on",
+            "confirmed_diagnosis",
+            *FOLLOW_UP_FIELDS,
             "created_at",
             "updated_at",
         )
-        read_only_fields = ("id", "patient", "created_at", "updated_at")
+        # The confirmed diagnosis is set by a review with histopathology as its basis.
+        read_only_fields = (
+            "id",
+            "patient",
+            "number",
+            "confirmed_diagnosis",
+            *FOLLOW_UP_FIELDS,
+            "created_at",
+            "updated_at",
+        )
 
     def get_image_count(self, lesion: Lesion) -> int:
         count = getattr(lesion, "image_count", None)
@@ -61,3 +91,18 @@ class LesionSerializer(serializers.ModelSerializer):
             return lesion.last_captured_on
         last = lesion.images.in_capture_order().last()
         return last.captured_on if last else None
+
+
+class LesionSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    label = serializers.CharField()
+
+
+class NextReviewSerializer(serializers.Serializer):
+    next_review_on = serializers.DateField(
+        allow_null=True,
+        help_text=(
+            "The clinician's date for the next review; null for none. Kept until the next "
+            "result or review suggests a date again."
+        ),
+    )

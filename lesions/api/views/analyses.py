@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -31,7 +32,9 @@ class ImageAnalysisListView(ClinicalGenericView, generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Analysis.objects.none()
         image = selectors.get_image_for(self.request.user, self.kwargs["image_pk"])
-        return image.analyses.select_related("model_version")
+        return image.analyses.select_related("model_version").prefetch_related(
+            selectors.reviews_prefetch()
+        )
 
     @extend_schema(
         summary="List an image's analyses, newest first",
@@ -61,8 +64,9 @@ class AnalysisDetailView(ClinicalAPIView):
     @extend_schema(
         summary="Read an analysis (poll until done)",
         description=(
-            "`status` is queued, running, done or failed. Poll cheaply: send the `ETag` of "
-            "the last answer as `If-None-Match` and get 304 while nothing changed."
+            "`status` is queued, running, done or failed; `current_review` is the sign-off "
+            "in force. Poll cheaply: send the `ETag` of the last answer as `If-None-Match` "
+            "and get 304 while nothing changed (a new review is a change)."
         ),
         parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
         responses={
@@ -74,6 +78,8 @@ class AnalysisDetailView(ClinicalAPIView):
     )
     def get(self, request: Request, analysis_pk: int) -> HttpResponse:
         analysis = selectors.get_analysis_for(request.user, analysis_pk)
+        prefetch_related_objects([analysis], selectors.reviews_prefetch())
+        current_review = next(iter(analysis.reviews.all()), None)
         etag = etag_of(
             analysis.pk,
             analysis.status,
@@ -81,6 +87,7 @@ class AnalysisDetailView(ClinicalAPIView):
             analysis.finished_at,
             analysis.result_state,
             analysis.state_reason,
+            current_review.pk if current_review else None,  # a new sign-off is a change
         )
         return conditional(request, etag, lambda: Response(AnalysisSerializer(analysis).data))
 

@@ -12,7 +12,7 @@ from lesions.api.base import ClinicalAPIView, ClinicalGenericView
 from lesions.api.errors import error_responses
 from lesions.api.filters import LesionFilter
 from lesions.api.serializers.analyses import HistoryEntrySerializer
-from lesions.api.serializers.lesions import LesionSerializer
+from lesions.api.serializers.lesions import LesionSerializer, NextReviewSerializer
 from lesions.models import Lesion
 
 TAGS = ["lesions"]
@@ -33,6 +33,10 @@ EXAMPLE = OpenApiExample(
 @extend_schema_view(
     get=extend_schema(
         summary="List a patient's lesions",
+        description=(
+            "Each with its evolving flag and next-review date; filter with `evolving=true` "
+            "or `next_review_before=<date>`."
+        ),
         responses={200: LesionSerializer(many=True), **error_responses(400, 403, 404)},
         tags=TAGS,
     ),
@@ -46,7 +50,7 @@ EXAMPLE = OpenApiExample(
 class PatientLesionListView(ClinicalGenericView, generics.ListCreateAPIView):
     serializer_class = LesionSerializer
     filterset_class = LesionFilter
-    ordering_fields = ("first_noted_on", "label", "created_at", "status")
+    ordering_fields = ("first_noted_on", "label", "created_at", "status", "next_review_on")
     ordering = ("first_noted_on", "id")
 
     def get_queryset(self):
@@ -124,3 +128,32 @@ class LesionHistoryView(ClinicalAPIView):
             for entry in selectors.lesion_timeline(lesion)
         ]
         return Response(HistoryEntrySerializer(entries, many=True).data)
+
+
+class LesionNextReviewView(ClinicalAPIView):
+    @extend_schema(
+        summary="Set a lesion's next-review date",
+        description=(
+            "The clinician's own date (or `null` for none) in place of the suggested one; "
+            "kept until the lesion's next result or review suggests a date again. Audited."
+        ),
+        request=NextReviewSerializer,
+        examples=[
+            OpenApiExample(
+                "Review in three months", value={"next_review_on": "2026-06-02"}, request_only=True
+            ),
+            OpenApiExample("No further review", value={"next_review_on": None}, request_only=True),
+        ],
+        responses={200: LesionSerializer, **error_responses(400, 403, 404)},
+        tags=TAGS,
+    )
+    def put(self, request: Request, lesion_pk: int) -> Response:
+        lesion = selectors.get_lesion_for(request.user, lesion_pk)
+        data = NextReviewSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        lesion = services.set_next_review(
+            lesion=lesion,
+            next_review_on=data.validated_data["next_review_on"],
+            changed_by=request.user,
+        )
+        return Response(LesionSerializer(lesion).data)

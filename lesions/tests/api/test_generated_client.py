@@ -31,6 +31,7 @@ project_name_override: dermascan_client
 content_type_overrides:
   image/jpeg: application/octet-stream
   image/png: application/octet-stream
+  application/pdf: application/octet-stream
 """
 
 
@@ -76,7 +77,11 @@ def test_the_whole_mobile_flow(generated_client, live_server, inference_worker, 
         ImageUploadRequest,
         LesionRequest,
         LoginRequest,
+        ManagementDecisionEnum,
+        NextReviewRequest,
         PatientRequest,
+        ReviewBasisEnum,
+        ReviewCreateRequest,
     )
     from dermascan_client.types import File
 
@@ -142,6 +147,40 @@ def test_the_whole_mobile_flow(generated_client, live_server, inference_worker, 
     history = call("lesions.lesions_history_list", client=api, lesion_pk=lesion.id).parsed
     assert [entry.image.id for entry in history] == [image.id]
     assert history[0].analysis.id == analysis_id
+
+    # Follow-up: sign the result off, move the next review, read the worklist, the report.
+    review = call(
+        "reviews.analyses_reviews_create",
+        client=api,
+        analysis_pk=analysis_id,
+        body=ReviewCreateRequest(
+            agrees_with_model=True,
+            basis=ReviewBasisEnum.CLINICAL,
+            management=ManagementDecisionEnum.SHORT_TERM_RECHECK,
+        ),
+    ).parsed
+    assert review.current and review.reviewer.username == clinician.username
+    reviews = call("reviews.reviews_list", client=api).parsed
+    assert [r.id for r in reviews.results] == [review.id]
+    reviewed = call("lesions.lesions_retrieve", client=api, lesion_pk=lesion.id).parsed
+    assert reviewed.next_review_reason == "Short-term recheck (review)"
+    moved = call(
+        "lesions.lesions_next_review_update",
+        client=api,
+        lesion_pk=lesion.id,
+        body=NextReviewRequest(next_review_on=datetime.date(2027, 1, 15)),
+    ).parsed
+    assert moved.next_review_on == datetime.date(2027, 1, 15)
+    work = call("worklist.worklist_retrieve", client=api).parsed
+    assert [section.key.value for section in work.sections] == [
+        "review",
+        "evolving",
+        "due",
+        "failed",
+    ]
+    assert [section.count for section in work.sections] == [0, 0, 0, 0]
+    report = call("reports.patients_report_pdf_retrieve", client=api, patient_pk=patient.id)
+    assert report.content.startswith(b"%PDF")
 
     call("auth.auth_logout_create", client=api)
     after = importlib.import_module("dermascan_client.api.patients.patients_list")

@@ -13,10 +13,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import get_resolver, reverse
 
 import lesions.api.urls
+from lesions import services
 from lesions.models import DeviceToken, Patient
 from lesions.tests.api.conftest import client_with_token, token_for
 from lesions.tests.factories import LesionImageFactory
 from lesions.tests.images import jpeg_bytes
+from lesions.tests.pipeline_data import finish
 from lesions.tests.test_isolation import snapshot, walk
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +26,8 @@ pytestmark = pytest.mark.django_db
 METHODS = ("get", "post", "put", "patch", "delete")
 # Routes that identify no record: they answer the caller's own (empty) data, never 404.
 OWN_DATA = {"api:login", "api:logout", "api:logout-all", "api:device-list", "api:patient-list"}
-OWN_DATA |= {"api:model", "api:predict"}
+OWN_DATA |= {"api:model", "api:predict", "api:review-list", "api:worklist"}
+FOREIGN_NOTE = "Protected clinic's sign-off"
 
 
 def api_routes():
@@ -38,8 +41,23 @@ def api_routes():
 
 @pytest.fixture
 def foreign_records(clinician):
-    """The protected clinic's records, a device of its clinician and a quick-check job."""
+    """The protected clinic's records, a device of its clinician and a quick-check job.
+
+    Its analysis is finished and reviewed (a review of it would be accepted, and the clinic's
+    reviews list has one), and a second, unreviewed result puts the lesion on its worklist.
+    """
     image = LesionImageFactory(lesion__patient__clinic=clinician.clinic, uploaded_by=clinician)
+    analysis = finish(image)
+    services.record_review(
+        analysis=analysis,
+        reviewer=clinician,
+        agrees_with_model=True,
+        basis="clinical",
+        management="monitor",
+        note=FOREIGN_NOTE,
+    )
+    later = LesionImageFactory(lesion=image.lesion, image_bytes=jpeg_bytes(seed=98))
+    finish(later, task_id="task-2")
     token_for(clinician, "protected phone")
     job = "5f0c1d4e-0000-4000-8000-000000000001"
     cache.set(f"predict-job:{job}", clinician.pk, 60)
@@ -47,7 +65,7 @@ def foreign_records(clinician):
         "patient_pk": image.lesion.patient.pk,
         "lesion_pk": image.lesion.pk,
         "image_pk": image.pk,
-        "analysis_pk": image.analyses.get().pk,
+        "analysis_pk": analysis.pk,
         "device_key": DeviceToken.objects.get(user=clinician).token_key,
         "job_id": job,
     }
@@ -67,6 +85,10 @@ def body():
         "status": "archived",
         "captured_on": "2024-01-01",
         "modality": "dermoscopic",
+        "agrees_with_model": True,
+        "basis": "histopathology",
+        "management": "discharge",
+        "next_review_on": "2030-01-01",
     }
 
 
@@ -81,7 +103,10 @@ def test_other_clinics_token_gets_404_on_every_api_route(
     routes = api_routes()
     before = snapshot(clinician.clinic)
     devices = set(DeviceToken.objects.filter(user=clinician).values_list("pk", flat=True))
-    foreign_name = Patient.objects.get(pk=foreign_records["patient_pk"]).name.encode()
+    patient = Patient.objects.get(pk=foreign_records["patient_pk"])
+    # What a list of one's own data (patients, reviews, the worklist) must never show.
+    foreign = [patient.name, patient.medical_record_number, FOREIGN_NOTE]
+    foreign = [text.encode() for text in foreign]
     visited = set()
     for name, params in routes:
         missing = [p for p in params if p not in foreign_records]
@@ -89,11 +114,14 @@ def test_other_clinics_token_gets_404_on_every_api_route(
         url = reverse(name, kwargs={p: foreign_records[p] for p in params})
         visited.add(name)
         for method in METHODS:
-            response = getattr(other, method)(url, body(), format="json")
+            # A GET's data would be its query string: filters could hide a leak.
+            data = None if method == "get" else body()
+            response = getattr(other, method)(url, data, format="json")
             if response.status_code == 415:  # an upload: multipart
                 response = getattr(other, method)(url, multipart_body(), format="multipart")
             if name in OWN_DATA and not params:
-                assert foreign_name not in response.content, (name, method)
+                for text in foreign:
+                    assert text not in response.content, (name, method, text)
                 continue
             assert response.status_code in (404, 405), (name, method, response.status_code)
             if response.status_code == 404:
