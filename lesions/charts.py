@@ -104,7 +104,9 @@ def trend_chart(visits: Sequence[Visit]) -> TrendChart | None:
         {
             "captured_on": visit.captured_on,
             "state": visit.result_state,
-            "top_class": display_name(visit.top_class) if visit.top_class else "—",
+            "top_class": display_name(visit.top_class)
+            if visit.top_class and visit.assessable
+            else "—",
             "malignant_percent": None
             if visit.malignant_probability is None
             else round(100 * visit.malignant_probability, 1),

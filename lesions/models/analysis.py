@@ -153,6 +153,17 @@ class Analysis(models.Model):
         return f"Analysis {self.pk} of image {self.image_id} ({self.status})"
 
     @property
+    def class_shown(self) -> str:
+        """The top class as the pages and the API show it: none for a not-assessable image.
+
+        The engine still records its top class (kept for audit), but an image the model
+        cannot judge must not read as a diagnosis anywhere.
+        """
+        if self.result_state == ResultState.NOT_ASSESSABLE:
+            return ""
+        return self.top_class_display
+
+    @property
     def is_pending(self) -> bool:
         return self.status in PENDING_STATUSES
 

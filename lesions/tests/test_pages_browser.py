@@ -5,7 +5,7 @@ phone, print shows identifiers and hides controls, and axe-core finds no violati
 page at either width.
 
 Results come from the real engine on the committed sample images (lesions.tests.engine).
-Set DERMASCAN_SCREENSHOTS to a folder to keep screenshots of the patient and lesion pages.
+Set DERMASCAN_SCREENSHOTS to a folder to keep screenshots of the pages the README shows.
 """
 
 from __future__ import annotations
@@ -143,6 +143,8 @@ def test_every_page_has_no_accessibility_violations(live_server, records, viewpo
             violations = axe_violations(page)
             if violations:
                 found[name] = violations
+            if name in ("worklist", "compare"):
+                screenshot(page, f"{name}-{viewport['width']}")
         # The lesion page's dialog and open folds, and compare's overlay mode, too.
         page.goto(live_server.url + followed.get_absolute_url())
         page.locator("details.visit").nth(2).locator(".visit__summary").click()

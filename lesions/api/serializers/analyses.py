@@ -79,11 +79,14 @@ class AnalysisSerializer(serializers.ModelSerializer):
 
     ``result_state`` is the one message to show (not_assessable, inconclusive, high,
     moderate, low; null until done); ``state_reason`` says why when not assessable or
-    inconclusive. Both are decided by the worker; clients show them as they are.
+    inconclusive. Both are decided by the worker; clients show them as they are. A
+    not-assessable result names no class: ``top_class`` and ``top_class_display`` are empty.
     ``current_review`` is the clinician's sign-off in force (null until reviewed).
     """
 
     result_state = serializers.SerializerMethodField()
+    top_class = serializers.SerializerMethodField()
+    top_class_display = serializers.CharField(source="class_shown", read_only=True)
     model = serializers.SerializerMethodField()
     heatmap_url = serializers.SerializerMethodField()
     current_review = serializers.SerializerMethodField()
@@ -127,6 +130,9 @@ class AnalysisSerializer(serializers.ModelSerializer):
     )
     def get_result_state(self, analysis: Analysis) -> str | None:
         return analysis.result_state or None
+
+    def get_top_class(self, analysis: Analysis) -> str:
+        return analysis.top_class if analysis.class_shown else ""
 
     @extend_schema_field(ServedModelSerializer(allow_null=True))
     def get_model(self, analysis: Analysis) -> dict | None:

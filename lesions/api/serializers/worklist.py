@@ -122,7 +122,7 @@ def _row(key: str, row: Analysis | Lesion) -> dict[str, Any]:
             "analysis": row.pk,
             "image": row.image_id,
             "result_state": row.result_state or None,
-            "top_class_display": row.top_class_display if key == "review" else "",
+            "top_class_display": row.class_shown if key == "review" else "",
             "date": timezone.localdate(row.finished_at) if row.finished_at else None,
             "reason": row.failure_reason if key == "failed" else row.state_reason,
         }
