@@ -3,13 +3,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from .patient import Patient
+from .patient import NOTES_MAX_LENGTH, Patient
 from .validators import validate_not_in_future
 
 if TYPE_CHECKING:
@@ -97,6 +97,10 @@ class Lesion(models.Model):
     )
     first_noted_on = models.DateField(
         "first noted on", default=timezone.localdate, validators=[validate_not_in_future]
+    )
+    # Free text about the lesion itself (history, symptoms); capped like the patient's notes.
+    notes = models.TextField(
+        blank=True, max_length=NOTES_MAX_LENGTH, validators=[MaxLengthValidator(NOTES_MAX_LENGTH)]
     )
     confirmed_diagnosis = models.CharField(
         max_length=8,

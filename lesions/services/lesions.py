@@ -20,6 +20,7 @@ LESION_EDITABLE_FIELDS = (
     "map_y",
     "status",
     "first_noted_on",
+    "notes",
 )
 # The confirmed diagnosis is set by a review with histopathology as its basis
 # (lesions.services.reviews), never edited directly.
@@ -36,6 +37,7 @@ def create_lesion(
     map_y: float,
     status: str = LesionStatus.MONITORING,
     first_noted_on: datetime.date | None = None,
+    notes: str = "",
 ) -> Lesion:
     lesion = Lesion(
         patient=patient,
@@ -47,6 +49,7 @@ def create_lesion(
         map_y=map_y,
         status=status,
         first_noted_on=first_noted_on or timezone.localdate(),
+        notes=notes.strip(),
     )
     with transaction.atomic():
         lesion.full_clean(exclude=["number"])

@@ -25,6 +25,7 @@ from lesions.services.lesions import LESION_EDITABLE_FIELDS
                 "map_y": 0.24,
                 "status": "monitoring",
                 "first_noted_on": "2026-01-10",
+                "notes": "Itches since spring; patient noticed darker edge.",
                 "confirmed_diagnosis": "",
                 "image_count": 2,
                 "last_captured_on": "2026-03-02",

@@ -25,6 +25,7 @@ EXAMPLE = OpenApiExample(
         "map_x": 0.62,
         "map_y": 0.24,
         "first_noted_on": "2026-01-10",
+        "notes": "Itches since spring; patient noticed darker edge.",
     },
     request_only=True,
 )

@@ -39,9 +39,25 @@ def test_create_places_a_lesion_on_the_body_map(api, clinician):
     assert AuditEvent.objects.get(target_id=body["id"], action=AuditAction.CREATED).device
 
 
+def test_notes_are_kept_and_changed(api, clinician):
+    patient = PatientFactory(clinic=clinician.clinic)
+    body = api.post(lesions_of(patient), {**NEW, "notes": "Itches since spring."}).json()
+    assert body["notes"] == "Itches since spring."
+    lesion = Lesion.objects.get(pk=body["id"])
+    changed = api.patch(detail(lesion), {"notes": "Bled once."}, format="json")
+    assert changed.status_code == 200 and changed.json()["notes"] == "Bled once."
+    lesion.refresh_from_db()
+    assert lesion.notes == "Bled once."
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"map_x": 1.5}, "map_x"), ({"body_site": "wing"}, "body_site"), ({"label": ""}, "label")],
+    [
+        ({"map_x": 1.5}, "map_x"),
+        ({"body_site": "wing"}, "body_site"),
+        ({"label": ""}, "label"),
+        ({"notes": "x" * 10_001}, "notes"),
+    ],
 )
 def test_create_refuses_bad_input(api, clinician, change, field):
     patient = PatientFactory(clinic=clinician.clinic)
