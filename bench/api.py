@@ -25,8 +25,6 @@ import asyncio
 import json
 import os
 import platform
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,23 +32,17 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench import pipeline  # noqa: E402
 from bench.report import command_without_notes, write_section  # noqa: E402
 
 SECTION = "## API"
 TARGETS = {"reads_rps": 200.0, "reads_p95_ms": 100.0, "health_p95_ms": 20.0}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- the load generator (runs in its own process: ``bench/api.py --client``) -------------
@@ -149,97 +141,37 @@ def percentile(values: list[float], q: float) -> float:
 # --- the stack ------------------------------------------------------------------------------
 
 
-class Stack:
+class Stack(pipeline.Stack):
+    """The pipeline benchmark's scratch stack, with a threaded gunicorn and no worker:
+    health reads heartbeats that this process writes in a worker's place."""
+
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
-        self.args = args
-        self.workdir = workdir
-        base = urllib.parse.urlsplit(args.database_url)
-        self.db_name = f"dermascan_apibench_{uuid.uuid4().hex[:8]}"
-        self.maintenance_url = base._replace(path="/postgres").geturl()
-        self.database_url = base._replace(path=f"/{self.db_name}").geturl()
-        self.port = args.port or free_port()
-        self.web: subprocess.Popen | None = None
+        super().__init__(args, workdir)
+        self.port = args.port or self.port
         self.stop_beating = threading.Event()
 
-    def env(self) -> dict[str, str]:
-        clean = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "DERMASCAN_", "CELERY_"))
-        }
-        return {
-            **clean,
-            "DJANGO_SETTINGS_MODULE": "dermascan_site.settings",
-            "DJANGO_DEBUG": "false",
-            "DJANGO_LOG_LEVEL": "WARNING",
-            "DATABASE_URL": self.database_url,
-            "DATABASE_CONN_MAX_AGE": "60",
-            "REDIS_URL": self.args.redis_url,
-            "DERMASCAN_MEDIA_ROOT": str(self.workdir / "media"),
-            "DERMASCAN_VAR_DIR": str(self.workdir),
-            "DERMASCAN_HEARTBEAT_INTERVAL": "5",
-        }
-
-    def create_database(self) -> None:
-        import psycopg
-
-        with psycopg.connect(self.maintenance_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.db_name}"')
-        os.environ.update(self.env())  # this process fills the scratch database
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput"],
-            cwd=REPO_ROOT,
-            env=self.env(),
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-
-    def drop_database(self) -> None:
-        import psycopg
-
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:
-            pass
-        with psycopg.connect(self.maintenance_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+    def env(self, **extra: str) -> dict[str, str]:
+        return super().env(DERMASCAN_HEARTBEAT_INTERVAL="5", **extra)
 
     def start_web(self) -> None:
-        log = (self.workdir / "web.log").open("ab")
-        self.web = subprocess.Popen(
+        self.start(
+            "web",
             [sys.executable, "-m", "gunicorn", "dermascan_site.wsgi"]
             + ["--bind", f"127.0.0.1:{self.port}", "--workers", str(self.args.web_workers)]
             + ["--worker-class", "gthread", "--threads", str(self.args.threads)]
             + ["--keep-alive", "30", "--timeout", "60"],
-            cwd=REPO_ROOT,
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/schema/", timeout=5)
+                urllib.request.urlopen(f"{self.base_url}/api/schema/", timeout=5)
                 return
             except OSError:
                 time.sleep(0.3)
-        raise RuntimeError("the web server did not start; see web.log")
+        raise RuntimeError(f"the web server did not start:\n{self.log('web')[-2000:]}")
 
     def stop_web(self) -> None:
-        if self.web is None:
-            return
-        try:
-            os.killpg(self.web.pid, signal.SIGTERM)
-            self.web.wait(timeout=20)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(self.web.pid, signal.SIGKILL)
-            self.web.wait(timeout=10)
-        self.web = None
+        self.stop("web")
 
     def beat_like_a_worker(self) -> None:
         from lesions.heartbeat import write_heartbeat

@@ -91,7 +91,8 @@ class Stack:
             "DATABASE_CONN_MAX_AGE": "60",
             "REDIS_URL": self.args.redis_url,
             "DERMASCAN_MEDIA_ROOT": str(self.media_root),
-            "DERMASCAN_DEFAULT_MODEL": str(self.args.model),
+            # The API benchmark runs no worker, so it names no model.
+            **({"DERMASCAN_DEFAULT_MODEL": str(self.args.model)} if "model" in self.args else {}),
             "DERMASCAN_VAR_DIR": str(self.workdir),
             **extra,
         }

@@ -6,8 +6,7 @@ import hashlib
 from contextlib import AbstractContextManager
 from typing import Any
 
-from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import HttpResponse
 from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -45,16 +44,8 @@ class ClinicalGenericView(DeviceAuditMixin, generics.GenericAPIView):
     pass
 
 
-def private_file(stored: FieldFile, *, content_type: str, filename: str) -> FileResponse:
-    """Stream a stored file to the signed-in user only: no cache may keep health data."""
-    try:
-        handle = stored.storage.open(stored.name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404("The file is missing from storage.") from exc
-    response = FileResponse(handle, content_type=content_type, filename=filename)
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+# Files go to the signed-in user only (lesions.views.streaming): no cache may keep health data.
+PRIVATE_FILE = "private, no-store"
 
 
 def etag_of(*parts: object) -> str:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.db.models import prefetch_related_objects
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -10,15 +10,16 @@ from rest_framework.response import Response
 
 from lesions import selectors, services
 from lesions.api.base import (
+    PRIVATE_FILE,
     ClinicalAPIView,
     ClinicalGenericView,
     conditional,
     etag_of,
-    private_file,
 )
 from lesions.api.errors import error_responses
 from lesions.api.serializers.analyses import AnalysisSerializer
 from lesions.models import Analysis
+from lesions.views.streaming import stream_heatmap
 
 TAGS = ["analyses"]
 
@@ -104,10 +105,4 @@ class AnalysisHeatmapView(ClinicalAPIView):
     )
     def get(self, request: Request, analysis_pk: int) -> FileResponse:
         analysis = selectors.get_analysis_for(request.user, analysis_pk)
-        if not analysis.heatmap:
-            raise Http404("This analysis has no heatmap.")
-        return private_file(
-            analysis.heatmap,
-            content_type="image/jpeg",
-            filename=f"analysis-{analysis.pk}-heatmap.jpg",
-        )
+        return stream_heatmap(analysis, cache_control=PRIVATE_FILE)

@@ -10,12 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from lesions import selectors, services
-from lesions.api.base import ClinicalAPIView, ClinicalGenericView, private_file
+from lesions.api.base import PRIVATE_FILE, ClinicalAPIView, ClinicalGenericView
 from lesions.api.errors import error_responses, on_field
 from lesions.api.filters import LesionImageFilter
 from lesions.api.serializers.images import ImageUploadSerializer, LesionImageSerializer
 from lesions.api.throttles import UploadThrottle
 from lesions.models import LesionImage
+from lesions.views.streaming import stream_image
 
 TAGS = ["images"]
 
@@ -115,15 +116,6 @@ class LesionImageFileView(ClinicalAPIView):
     def get(self, request: Request, image_pk: int) -> FileResponse:
         image = selectors.get_image_for(request.user, image_pk)
         if request.query_params.get("size") == "thumbnail" and image.thumbnail:
-            return private_file(
-                image.thumbnail,
-                content_type="image/jpeg",
-                filename=f"lesion-image-{image.pk}-thumbnail.jpg",
-            )
+            return stream_image(image, thumbnail=True, cache_control=PRIVATE_FILE)
         services.record_view(actor=request.user, target=image)  # the full image is audited
-        extension = image.file.name.rsplit(".", 1)[-1]
-        return private_file(
-            image.file,
-            content_type=image.content_type,
-            filename=f"lesion-image-{image.pk}.{extension}",
-        )
+        return stream_image(image, cache_control=PRIVATE_FILE)
