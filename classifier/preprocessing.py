@@ -2,8 +2,9 @@
 
 Every step is switchable and its settings are stored in the model artifact, so
 training and inference always run the same pipeline. Order: black border
-removal, optional hair removal, CLAHE on L (LAB), gentle brightness, bilateral
-filter. All functions take and return RGB uint8 arrays (H, W, 3).
+removal, optional hair removal, optional Shades-of-Gray colour constancy, CLAHE
+on L (LAB), gentle brightness, bilateral filter. All functions take and return
+RGB uint8 arrays (H, W, 3).
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ class PreprocessConfig:
     bilateral_sigma_color: float = 75
     bilateral_sigma_space: float = 75
     hair_removal: bool = False
+    # Shades-of-Gray colour constancy (Finlayson & Trezzi 2004; used by the ISIC 2018/2019
+    # leaders): divides out the illuminant estimated by the Minkowski p-norm of each channel,
+    # so images from other cameras and lighting look alike. Off by default: older artifacts
+    # were trained without it, and a missing key must mean the pipeline they were trained on.
+    color_constancy: bool = False
+    color_constancy_power: int = 6
     # Larger images are shrunk (area interpolation) before the filters, so a phone photo
     # is filtered at a scale close to the training images and costs bounded time.
     max_side: int = 512
@@ -179,6 +186,8 @@ def preprocess_with_crop(
     geometry = image
     if config.hair_removal:
         image = remove_hair(image)
+    if config.color_constancy:
+        image = shades_of_gray(image, power=config.color_constancy_power)
     if config.clahe:
         image = apply_clahe(image, clip=config.clahe_clip, grid=config.clahe_grid)
     if config.brightness != 1.0:
@@ -218,6 +227,22 @@ def find_border_crop(rgb: np.ndarray) -> tuple[int, int, int, int]:
     if (bottom - top) < BORDER_MIN_KEEP * height or (right - left) < BORDER_MIN_KEEP * width:
         return 0, height, 0, width
     return top, bottom, left, right
+
+
+def shades_of_gray(rgb: np.ndarray, *, power: int = 6) -> np.ndarray:
+    """Scale each channel so that the scene's estimated illuminant becomes neutral grey.
+
+    The illuminant is the per-channel Minkowski ``power``-mean (p=1 is grey world, p=inf
+    is max-RGB; 6 is what the ISIC challenge entries used). Gains are normalised so a
+    neutral image is unchanged.
+    """
+    values = rgb.astype(np.float32)
+    illuminant = np.power(np.mean(np.power(values / 255.0, power), axis=(0, 1)), 1.0 / power)
+    norm = float(np.linalg.norm(illuminant))
+    if norm < 1e-6:  # an all-black image has no illuminant to correct
+        return rgb.copy()
+    gains = norm / (np.sqrt(3.0) * np.maximum(illuminant, 1e-6))
+    return np.clip(values * gains, 0, 255).astype(np.uint8)
 
 
 def apply_clahe(rgb: np.ndarray, *, clip: float = 2.0, grid: int = 8) -> np.ndarray:

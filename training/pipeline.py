@@ -91,7 +91,7 @@ def run_training(
     data, split_method = prepare_data(data_dir, config, extra=extra)
     classes = list(data.classes)
     data_config = model_data_config(config.arch, input_size=config.img_size)
-    preprocessing = config.preprocess_config
+    preprocessing = config.preprocess_config(data_config.input_size)
     summary = data.summary()
     log(
         "data: "

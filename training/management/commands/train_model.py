@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from classifier.errors import EngineError
+from classifier.preprocessing import PreprocessConfig
 from training.data import DataError
 from training.loop import TrainingError
 from training.recipe import BALANCE_CHOICES, TrainConfig
@@ -37,6 +39,18 @@ class Command(BaseCommand):
         parser.add_argument("--patience", type=int, default=defaults.patience)
         parser.add_argument("--warmup-epochs", type=float, default=defaults.warmup_epochs)
         parser.add_argument("--seed", type=int, default=defaults.seed)
+        parser.add_argument(
+            "--color-constancy",
+            action=argparse.BooleanOptionalAction,
+            default=False,
+            help="Shades-of-Gray colour constancy before the other filters (default: off)",
+        )
+        parser.add_argument(
+            "--filter-size",
+            type=int,
+            default=None,
+            help="side (px) at which CLAHE and the bilateral filter run; default: input size",
+        )
         parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
         parser.add_argument(
             "--max-images", type=int, default=None, help="cap per split (smoke tests)"
@@ -84,6 +98,10 @@ class Command(BaseCommand):
                 max_images=options["max_images"],
                 pretrained=not options["no_pretrained"],
                 tta=not options["no_tta"],
+                filter_size=options["filter_size"],
+                preprocessing=PreprocessConfig(
+                    color_constancy=options["color_constancy"]
+                ).to_dict(),
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
