@@ -2,7 +2,10 @@
 
 The card records everything inference needs to reproduce training (architecture,
 classes, input size, normalisation, preprocessing, temperature, thresholds) plus
-the sha256 of the weights, which is checked on every load.
+the sha256 of the weights, which is checked on every load. Beside them: the ONNX
+exports (``model.onnx`` fp32, ``model.int8.onnx``) and the gate statistics, each
+with its sha256 in the card. This module manages those files; making an export
+is ``classifier.onnx_backend``'s job (imported one way: from here).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from classifier.errors import ArtifactError, EngineError
 from classifier.preprocessing import DataConfig, PreprocessConfig
 
@@ -28,6 +33,7 @@ FORMAT_VERSION = 1
 WEIGHTS_FILE = "weights.safetensors"
 CARD_FILE = "card.json"
 ONNX_FILE = "model.onnx"
+INT8_ONNX_FILE = "model.int8.onnx"
 logger = logging.getLogger(__name__)
 
 DEFAULT_UNCERTAINTY = {"confidence_threshold": 0.6, "entropy_threshold": 0.9}
@@ -54,6 +60,10 @@ class ModelCard:
     # {"file", "sha256", "weights_sha256", "opset", "fast_cam", "head_weight_key"};
     # {} when the artifact has none.
     onnx: dict = field(default_factory=dict)
+    # The int8 export (training.quantize): the same keys as ``onnx`` plus the calibration
+    # images, the fp32-vs-int8 comparison on test and ``served`` (int8 is served only when
+    # it stays within the tolerances of fp32; ``reason`` says why not otherwise).
+    onnx_int8: dict = field(default_factory=dict)
     # The operating point (classifier.operating_point): t_mel, t_mal, their targets and the
     # sensitivity/specificity they give on val and test; {} = not measured (0.5 / 0.5).
     operating_point: dict = field(default_factory=dict)
@@ -197,6 +207,7 @@ def save_artifact(
             os.replace(onnx_tmp, directory / ONNX_FILE)
         else:
             (directory / ONNX_FILE).unlink(missing_ok=True)  # a stale export must not linger
+        (directory / INT8_ONNX_FILE).unlink(missing_ok=True)  # quantized from older weights
         os.replace(card_tmp, directory / CARD_FILE)
     finally:
         for leftover in (weights_tmp, onnx_tmp, card_tmp):
@@ -205,7 +216,7 @@ def save_artifact(
 
 
 def _export_onnx(model: nn.Module, card: ModelCard, destination: Path) -> dict:
-    from classifier.onnx_backend import export_onnx, onnx_card_entry
+    from classifier.onnx_backend import export_onnx
 
     try:
         export_onnx(model, card.input_size, destination)
@@ -213,6 +224,88 @@ def _export_onnx(model: nn.Module, card: ModelCard, destination: Path) -> dict:
         logger.warning("artifact %s saved without ONNX export: %s", card.model_id, exc)
         return {}
     return onnx_card_entry(model, card, destination)
+
+
+def onnx_card_entry(model: nn.Module, card: ModelCard, path: Path) -> dict:
+    """What the card records about an export written to ``path`` for ``card``'s weights."""
+    from classifier.cam import supports_fast_cam
+    from classifier.onnx_backend import OPSET
+
+    fast_cam = supports_fast_cam(model)
+    head_key = ""
+    if fast_cam:
+        head = model.get_classifier()
+        prefix = next(name for name, module in model.named_modules() if module is head)
+        head_key = f"{prefix}.weight"
+    return {
+        "file": ONNX_FILE,
+        "sha256": sha256_of(path),
+        "weights_sha256": card.weights_sha256,
+        "opset": OPSET,
+        "fast_cam": fast_cam,
+        "head_weight_key": head_key,
+    }
+
+
+def add_export(directory: Path) -> dict:
+    """Write ``model.onnx`` for an artifact's weights; returns the card's ``onnx`` entry.
+
+    The export is deterministic for the pinned torch, so when the card already records
+    one (a committed artifact ships the card, not the 13 MB file), the new file must hash
+    to the recorded sha256; otherwise it is recorded as a new entry.
+    """
+    from classifier.onnx_backend import export_onnx
+
+    directory = Path(directory)
+    model, card = load_artifact(directory)
+    recorded = dict(card.onnx or {})
+    temp = temp_path(directory, ONNX_FILE)
+    try:
+        export_onnx(model, card.input_size, temp)
+        entry = onnx_card_entry(model, card, temp)
+        if recorded.get("weights_sha256") == card.weights_sha256 and recorded.get("sha256"):
+            if entry["sha256"] != recorded["sha256"]:
+                raise ArtifactError(
+                    f"the ONNX export of {directory} hashes to {entry['sha256'][:12]}…, the card "
+                    f"records {recorded['sha256'][:12]}…: was it made with another torch version?"
+                )
+            os.replace(temp, directory / ONNX_FILE)
+            return recorded
+        card.onnx = entry
+        os.replace(temp, directory / ONNX_FILE)
+        write_card(card, directory)
+        return entry
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def usable_export(directory: Path, card: ModelCard, *, int8: bool = False) -> Path | None:
+    """The artifact's fp32 (or int8) ONNX file if it was exported from these very weights.
+
+    A missing or stale export returns None (the caller falls back); an export whose
+    bytes do not match its recorded sha256 is corrupt: ArtifactError.
+    """
+    entry = (card.onnx_int8 if int8 else card.onnx) or {}
+    path = Path(directory) / str(entry.get("file", ""))
+    if not entry or not path.is_file() or entry.get("weights_sha256") != card.weights_sha256:
+        return None
+    if sha256_of(path) != entry.get("sha256"):
+        raise ArtifactError(f"{path} is corrupt or was replaced: sha256 does not match the card")
+    return path
+
+
+def read_head_weights(directory: Path, card: ModelCard) -> np.ndarray:
+    """(num_classes, channels) weights of the linear head, read without torch (for CAM)."""
+    from safetensors import safe_open
+
+    key = (card.onnx or {}).get("head_weight_key") or "classifier.weight"
+    with safe_open(str(Path(directory) / WEIGHTS_FILE), framework="numpy") as handle:
+        if key not in handle.keys():  # noqa: SIM118 (safe_open is not a dict)
+            raise ArtifactError(f"{directory}: weights have no {key} for the heatmap")
+        weights = handle.get_tensor(key).astype(np.float32)
+    if weights.ndim != 2 or weights.shape[0] != len(card.classes):
+        raise ArtifactError(f"{directory}: {key} has shape {weights.shape}, not (classes, C)")
+    return weights
 
 
 def read_card(directory: Path) -> ModelCard:

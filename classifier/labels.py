@@ -51,3 +51,14 @@ def resolve_class_set(name_or_classes: str | list[str] | tuple[str, ...]) -> tup
     if len(set(classes)) != len(classes) or not classes:
         raise ValueError(f"Class list must be non-empty and without duplicates: {classes!r}")
     return classes
+
+
+def class_set_of(classes: list[str] | tuple[str, ...]) -> str:
+    """The name of the known class set with exactly these codes, in this order."""
+    for name, codes in CLASS_SETS.items():
+        if list(codes) == list(classes):
+            return name
+    raise ValueError(
+        f"the model's classes {list(classes)} are none of the known class sets "
+        f"({', '.join(CLASS_SETS)}); cannot map the data's labels onto them"
+    )

@@ -1,23 +1,21 @@
-"""ONNX Runtime backend: the same network, exported to output logits AND the last feature map.
+"""ONNX: export the network (fp32, and int8 by static quantization) and run it.
 
-Exporting both outputs keeps the fast CAM path (no backward pass) under ONNX
-Runtime. ``save_artifact`` stores the export as ``model.onnx`` next to the
-weights, so a CPU worker can serve the model without importing PyTorch at all
-(PyTorch and timm alone take ~750 MB of RSS). This module imports torch only
-inside the export functions.
-
-    python -m classifier.onnx_backend ARTIFACT_DIR   # add/refresh the export of an artifact
+The export outputs logits AND the last feature map, which keeps the fast CAM
+path (no backward pass) under ONNX Runtime, int8 included. A CPU worker serves
+an artifact's export without importing PyTorch at all (PyTorch and timm alone
+take ~750 MB of RSS): this module imports torch only inside ``export_onnx``.
+Which files an artifact holds, and their checksums, is ``classifier.artifact``'s
+business; this module knows nothing about artifacts.
 """
 
 from __future__ import annotations
 
 import copy
 import io
-import json
-import sys
+import tempfile
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,8 +25,6 @@ from classifier.errors import ArtifactError, EngineError
 
 if TYPE_CHECKING:
     from torch import nn
-
-    from classifier.artifact import ModelCard
 
 INPUT_NAME, LOGITS_NAME, FEATURES_NAME = "input", "logits", "features"
 OPSET = 17
@@ -54,7 +50,8 @@ def export_onnx(model: nn.Module, input_size: int, destination: str | Path | Non
             features = self.network.forward_features(batch)
             return self.network.forward_head(features), features
 
-    wrapper = LogitsAndFeatures(copy.deepcopy(model).float().cpu()).eval()
+    network = _static_padding(copy.deepcopy(model).float().cpu(), input_size)
+    wrapper = LogitsAndFeatures(network).eval()
     wrapper.network.to(memory_format=torch.contiguous_format)
     example = torch.zeros(2, 3, input_size, input_size)
     buffer = io.BytesIO()
@@ -82,61 +79,89 @@ def export_onnx(model: nn.Module, input_size: int, destination: str | Path | Non
     return data
 
 
-def onnx_card_entry(model: nn.Module, card: ModelCard, path: Path) -> dict:
-    """What the card records about an export written to ``path`` for ``card``'s weights."""
-    from classifier.artifact import ONNX_FILE, sha256_of
-    from classifier.cam import supports_fast_cam
+def _static_padding(model: nn.Module, input_size: int) -> nn.Module:
+    """Give timm's TF-"same" convolutions constant pads for the one exported input size.
 
-    fast_cam = supports_fast_cam(model)
-    head_key = ""
-    if fast_cam:
-        head = model.get_classifier()
-        prefix = next(name for name, module in model.named_modules() if module is head)
-        head_key = f"{prefix}.weight"
-    return {
-        "file": ONNX_FILE,
-        "sha256": sha256_of(path),
-        "weights_sha256": card.weights_sha256,
-        "opset": OPSET,
-        "fast_cam": fast_cam,
-        "head_weight_key": head_key,
-    }
-
-
-# --- using an export stored in an artifact (torch-free) --------------------------------
-
-
-def usable_export(directory: Path, card: ModelCard) -> Path | None:
-    """The artifact's ONNX file if it exists and was exported from these very weights.
-
-    A missing or stale export returns None (the caller falls back to PyTorch); an
-    export whose bytes do not match its recorded sha256 is corrupt: ArtifactError.
+    ``Conv2dSame`` computes its padding from the input shape at run time, which exports
+    as a chain of Shape/Ceil/Pad ops; ONNX Runtime's int8 quantizer mis-sizes that chain
+    (5x5 feature maps came out 4x4). The pads are measured once here, with plain ints, so
+    the graph holds constants: the same numbers at this size, in fp32 and int8 alike.
     """
-    from classifier.artifact import sha256_of
+    import torch
+    from timm.layers.conv2d_same import Conv2dSame
+    from timm.layers.padding import pad_same_arg
+    from torch.nn import functional
 
-    entry = card.onnx or {}
-    path = Path(directory) / str(entry.get("file", ""))
-    if not entry or not path.is_file() or entry.get("weights_sha256") != card.weights_sha256:
-        return None
-    if sha256_of(path) != entry.get("sha256"):
-        raise ArtifactError(f"{path} is corrupt or was replaced: sha256 does not match the card")
-    return path
+    class FixedPadConv2d(torch.nn.Conv2d):
+        fixed_pad: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            x = functional.pad(x, self.fixed_pad)
+            return functional.conv2d(
+                x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups
+            )
+
+    sizes: dict[nn.Module, tuple[int, int]] = {}
+
+    def remember(module, args) -> None:
+        sizes[module] = tuple(int(v) for v in args[0].shape[-2:])
+
+    convs = [m for m in model.modules() if type(m) is Conv2dSame]
+    hooks = [conv.register_forward_pre_hook(remember) for conv in convs]
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, 3, input_size, input_size))
+    for hook in hooks:
+        hook.remove()
+    for conv in convs:
+        pads = pad_same_arg(list(sizes[conv]), conv.weight.shape[-2:], conv.stride, conv.dilation)
+        conv.__class__ = FixedPadConv2d
+        conv.fixed_pad = tuple(int(p) for p in pads)
+    return model
 
 
-def read_head_weights(directory: Path, card: ModelCard) -> np.ndarray:
-    """(num_classes, channels) weights of the linear head, read without torch."""
-    from safetensors import safe_open
+def quantize_int8(
+    fp32_model: str | Path, destination: str | Path, calibration: Iterable[np.ndarray]
+) -> None:
+    """Static int8 quantization of an fp32 export with ONNX Runtime.
 
-    from classifier.artifact import WEIGHTS_FILE
+    QDQ format (int8 kernels on x86 and ARM alike), per-channel int8 weights, uint8
+    activations with ranges from min/max over ``calibration`` (normalised batches the
+    network sees when serving). Deterministic for the same inputs.
+    """
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    key = (card.onnx or {}).get("head_weight_key") or "classifier.weight"
-    with safe_open(str(Path(directory) / WEIGHTS_FILE), framework="numpy") as handle:
-        if key not in handle.keys():  # noqa: SIM118 (safe_open is not a dict)
-            raise ArtifactError(f"{directory}: weights have no {key} for the heatmap")
-        weights = handle.get_tensor(key).astype(np.float32)
-    if weights.ndim != 2 or weights.shape[0] != len(card.classes):
-        raise ArtifactError(f"{directory}: {key} has shape {weights.shape}, not (classes, C)")
-    return weights
+    class Batches(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._batches = iter(calibration)
+
+        def get_next(self) -> dict | None:
+            batch = next(self._batches, None)
+            return None if batch is None else {INPUT_NAME: np.asarray(batch, np.float32)}
+
+    with tempfile.TemporaryDirectory(prefix="quantize-") as scratch:
+        prepared = Path(scratch) / "prepared.onnx"
+        try:
+            # Shape inference and folding first, as ONNX Runtime's guide asks for
+            quant_pre_process(str(fp32_model), str(prepared), skip_symbolic_shape=True)
+            quantize_static(
+                str(prepared),
+                str(destination),
+                Batches(),
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=CalibrationMethod.MinMax,
+            )
+        except Exception as exc:  # the quantizer raises assorted internal errors
+            raise EngineError(f"int8 quantization failed: {exc}") from None
 
 
 # --- the runtime ----------------------------------------------------------------------
@@ -145,15 +170,15 @@ def read_head_weights(directory: Path, card: ModelCard) -> np.ndarray:
 class OnnxBackend:
     """Runs the exported network with ONNX Runtime; safe to share between threads."""
 
-    name = "onnx"
-
     def __init__(
         self,
         source: Callable[[], bytes] | Path,
         *,
         threads: int | None = None,
         cuda: bool = False,
+        name: str = "onnx",
     ) -> None:
+        self.name = name  # "onnx" (fp32) or "onnx-int8": what health and the card report
         self._source = source
         self._threads = threads
         self._cuda = cuda
@@ -209,35 +234,3 @@ class OnnxBackend:
         wanted = [LOGITS_NAME, FEATURES_NAME] if features else [LOGITS_NAME]
         outputs = session.run(wanted, {INPUT_NAME: np.ascontiguousarray(batch, np.float32)})
         return outputs[0], (outputs[1] if features else None)
-
-
-def add_export(directory: Path) -> dict:
-    """Export an existing artifact's weights to ONNX and record it in its card."""
-    import os
-
-    from classifier.artifact import CARD_FILE, ONNX_FILE, load_artifact, temp_path
-
-    directory = Path(directory)
-    model, card = load_artifact(directory)
-    temp = temp_path(directory, ONNX_FILE)
-    card_temp = temp_path(directory, CARD_FILE)
-    try:
-        export_onnx(model, card.input_size, temp)
-        card.onnx = onnx_card_entry(model, card, temp)
-        card_temp.write_text(json.dumps(card.to_dict(), indent=2, sort_keys=True) + "\n")
-        os.replace(temp, directory / ONNX_FILE)
-        os.replace(card_temp, directory / CARD_FILE)
-    finally:
-        temp.unlink(missing_ok=True)
-        card_temp.unlink(missing_ok=True)
-    return card.onnx
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python -m classifier.onnx_backend ARTIFACT_DIR")
-    try:
-        entry = add_export(Path(sys.argv[1]))
-    except EngineError as exc:
-        sys.exit(f"error: {exc}")
-    print(json.dumps(entry, indent=2))

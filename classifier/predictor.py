@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from classifier.artifact import ModelCard, load_gate, read_card, verify_weights
+from classifier.artifact import (
+    ModelCard,
+    load_gate,
+    read_card,
+    read_head_weights,
+    usable_export,
+    verify_weights,
+)
 from classifier.calibration import assess_uncertainty, softmax
 from classifier.cam import overlay_heatmap, tta_cam, upsample_map
 from classifier.errors import EngineError
@@ -36,7 +43,9 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-BACKENDS = ("auto", "torch", "onnx")
+# "onnx": the artifact's preferred ONNX precision (int8 when its card says it is served);
+# "onnx-fp32" / "onnx-int8" force one (comparisons, benchmarks).
+BACKENDS = ("auto", "torch", "onnx", "onnx-fp32", "onnx-int8")
 # Views per network call in predict_batch. On CPU larger batches are no faster per
 # image, and ONNX Runtime's memory arena grows with the batch (8 views at 224 px:
 # ~0.3 GB peak RSS, 16: ~0.5 GB), so one image's views per call; a GPU wants more.
@@ -174,11 +183,11 @@ class Predictor:
         self._backward_lock = threading.Lock()  # backward Grad-CAM writes .grad
         if backend == "auto":
             backend = "torch"  # a live torch model is here already: no reason to export
-        if backend not in ("torch", "onnx"):
+        if backend not in BACKENDS:
             raise EngineError(f"Unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
 
         if model is None:
-            if backend != "onnx" or onnx_file is None or head_weights is None:
+            if not backend.startswith("onnx") or onnx_file is None or head_weights is None:
                 raise EngineError("a Predictor without a torch model needs an ONNX file")
             from classifier.onnx_backend import OnnxBackend
 
@@ -186,7 +195,7 @@ class Predictor:
             self.fast_cam = True
             self._weights = head_weights
             want_cuda = device is not None and str(device).startswith("cuda")
-            self.backend = OnnxBackend(onnx_file, threads=threads, cuda=want_cuda)
+            self.backend = OnnxBackend(onnx_file, threads=threads, cuda=want_cuda, name=backend)
             self.backend.warm_up()
             self.device = self.backend.device
             return
@@ -199,6 +208,8 @@ class Predictor:
         self._weights = class_weights(self.model) if self.fast_cam else None
         if backend == "torch":
             self.backend = TorchBackend(self.model, self.device)
+        elif backend == "onnx-int8":
+            raise EngineError("int8 runs the artifact's own export: use Predictor.from_artifact")
         else:
             from classifier.onnx_backend import OnnxBackend
 
@@ -224,7 +235,8 @@ class Predictor:
         """Load an artifact (weights verified against the card's sha256).
 
         backend "auto": ONNX Runtime from the artifact's own export when there is
-        no GPU and the export is current, PyTorch otherwise.
+        no GPU and the export is current, PyTorch otherwise. The int8 export is
+        preferred where the card says it is served (it met the fp32 tolerances on test).
         """
         directory = Path(directory)
         options = {
@@ -236,12 +248,14 @@ class Predictor:
             raise EngineError(f"Unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
         card = read_card(directory)
         wants_gpu = str(device).startswith("cuda") if device else _gpu_present()
-        if backend == "onnx" or (backend == "auto" and not wants_gpu):
-            predictor = cls._onnx_only(directory, card, device, options)
+        if backend.startswith("onnx") or (backend == "auto" and not wants_gpu):
+            predictor = cls._onnx_only(directory, card, device, backend, options)
             if predictor is not None:
                 return predictor
-            if backend == "auto":
-                backend = "torch"  # no usable export: PyTorch is always available
+            if backend == "onnx-int8":
+                raise EngineError(f"{directory} has no current int8 export")
+            # No usable export: PyTorch is always there (auto), or export from the weights
+            backend = "torch" if backend == "auto" else "onnx"
         from classifier.artifact import load_artifact
 
         target = _torch_device(device)
@@ -250,22 +264,28 @@ class Predictor:
         return cls(model, card, device=target, backend=backend, gate=gate, **options)
 
     @classmethod
-    def _onnx_only(cls, directory: Path, card: ModelCard, device, options) -> Predictor | None:
+    def _onnx_only(
+        cls, directory: Path, card: ModelCard, device, backend: str, options
+    ) -> Predictor | None:
         try:
             import onnxruntime  # noqa: F401
         except ImportError:
             return None
-        from classifier.onnx_backend import read_head_weights, usable_export
-
-        onnx_file = usable_export(directory, card)
-        if onnx_file is None or not card.onnx.get("fast_cam"):
+        if not card.onnx.get("fast_cam"):
             return None  # heads without fast CAM need torch for the backward pass
+        int8_served = bool(card.onnx_int8.get("served"))
+        int8 = backend == "onnx-int8" or (backend in ("auto", "onnx") and int8_served)
+        onnx_file = usable_export(directory, card, int8=int8)
+        if onnx_file is None and int8 and backend != "onnx-int8":
+            int8, onnx_file = False, usable_export(directory, card)
+        if onnx_file is None:
+            return None
         verify_weights(directory, card)  # the heatmap weights come from this file
         return cls(
             None,
             card,
             device=device,
-            backend="onnx",
+            backend="onnx-int8" if int8 else "onnx",
             onnx_file=onnx_file,
             head_weights=read_head_weights(directory, card),
             gate=load_gate(directory, card),

@@ -31,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
-        from classifier.labels import CLASS_SETS
+        from classifier.labels import class_set_of
         from classifier.registry import active_artifact_dir
         from training.calibrate import CalibrationTargets, calibrate_artifact
         from training.splits import ensure_split
@@ -46,11 +46,10 @@ class Command(BaseCommand):
             from classifier.artifact import read_card
 
             card = read_card(directory)
-            labels = next(
-                (n for n, codes in CLASS_SETS.items() if list(codes) == list(card.classes)), None
-            )
-            if labels is None:
-                raise CommandError(f"the model's classes {card.classes} are no known class set")
+            try:
+                labels = class_set_of(card.classes)
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
             data = ensure_split(load_dataset(Path(options["data"]), labels=labels))
             card = calibrate_artifact(
                 directory,

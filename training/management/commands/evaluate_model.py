@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from classifier.errors import EngineError
-from classifier.labels import CLASS_SETS
+from classifier.labels import class_set_of
 from training.data import DataError, load_dataset
 
 
@@ -233,10 +233,7 @@ def _fmt(value) -> str:
 
 
 def _class_set_name(classes: list[str]) -> str:
-    for name, codes in CLASS_SETS.items():
-        if list(codes) == list(classes):
-            return name
-    raise CommandError(
-        f"the model's classes {classes} are none of the known class sets "
-        f"({', '.join(CLASS_SETS)}); cannot map the data's labels onto them"
-    )
+    try:
+        return class_set_of(classes)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
