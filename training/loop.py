@@ -94,8 +94,8 @@ def train_one_epoch(
     for module in learner.frozen:
         module.eval()  # frozen stages keep their ImageNet BatchNorm statistics
     started = time.perf_counter()
-    loss_sum, seen, predicted, truth = 0.0, 0, [], []
-    lr = learner.lr_at(state.step)
+    loss_sum, seen, running, predicted, truth = 0.0, 0, 0.0, [], []
+    lr = learner.lr_at(state.step)  # what an epoch without a batch reports
     bar = tqdm(
         batches,
         desc=f"epoch {epoch + 1}/{config.epochs}",
@@ -143,7 +143,7 @@ def train_one_epoch(
     bar.close()
     return {
         "loss": loss_sum / max(seen, 1),
-        "balanced_accuracy": float(running) if seen else 0.0,
+        "balanced_accuracy": float(running),
         "lr": lr,
         "images": seen,
         "seconds": time.perf_counter() - started,
