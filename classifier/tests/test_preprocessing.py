@@ -17,6 +17,7 @@ from classifier.preprocessing import (
     preprocess_image,
     preprocess_with_crop,
     remove_hair,
+    shades_of_gray,
     to_model_input,
 )
 
@@ -119,6 +120,80 @@ def test_config_round_trip_and_unknown_keys():
     assert PreprocessConfig.from_dict({}) == PreprocessConfig()
     with pytest.raises(ValueError, match="sharpen"):
         PreprocessConfig.from_dict({"sharpen": True})
+
+
+# --- colour constancy (Shades of Gray) -----------------------------------------
+
+CAST_GAINS = [(1.3, 1.0, 0.7), (0.7, 1.0, 1.3)]  # a warm and a cold light
+
+
+def _cast(rgb: np.ndarray, gains) -> np.ndarray:
+    return np.clip(rgb * np.asarray(gains), 0, 255).astype(np.uint8)
+
+
+def _channel_means(rgb: np.ndarray) -> np.ndarray:
+    return rgb.reshape(-1, 3).astype(np.float64).mean(axis=0)
+
+
+@pytest.mark.parametrize("gains", CAST_GAINS)
+def test_shades_of_gray_removes_most_of_a_colour_cast(ham_images, gains):
+    for path in ham_images:
+        rgb = load_rgb(path)
+        cast = _cast(rgb, gains)
+        before = np.abs(_channel_means(cast) - _channel_means(rgb)).mean()
+        corrected = shades_of_gray(cast, power=6)
+        after = np.abs(_channel_means(corrected) - _channel_means(shades_of_gray(rgb))).mean()
+        assert before > 20, path.name  # the cast is strong ...
+        assert after < before / 4, (path.name, before, after)  # ... and mostly gone
+        assert corrected.dtype == np.uint8 and corrected.shape == rgb.shape
+
+
+def test_shades_of_gray_leaves_neutral_grey_alone():
+    flat = np.full((64, 64, 3), 128, np.uint8)
+    ramp = np.repeat(np.linspace(10, 245, 64).astype(np.uint8)[None, :, None], 64, 0)
+    for grey in (flat, np.repeat(ramp, 3, axis=2)):
+        corrected = shades_of_gray(grey, power=6)
+        assert np.abs(corrected.astype(int) - grey).max() <= 1
+
+
+def test_shades_of_gray_returns_a_black_image_unchanged():
+    black = np.zeros((40, 40, 3), np.uint8)
+    with np.errstate(all="raise"):  # no division by a zero illuminant on the way
+        corrected = shades_of_gray(black, power=6)
+    assert np.array_equal(corrected, black) and corrected is not black
+
+
+def test_colour_constancy_runs_in_the_pipeline_when_switched_on(ham_images):
+    cast = _cast(load_rgb(ham_images[1]), CAST_GAINS[0])
+    on = preprocess_image(cast, PreprocessConfig(color_constancy=True))
+    off = preprocess_image(cast, PreprocessConfig(color_constancy=False))
+    assert not np.array_equal(on, off)
+    # Without the other steps, the pipeline's result is exactly the function's, at its power.
+    only = replace(PreprocessConfig.none(), color_constancy=True, color_constancy_power=3)
+    assert np.array_equal(preprocess_image(cast, only), shades_of_gray(cast, power=3))
+    assert not np.array_equal(shades_of_gray(cast, power=3), shades_of_gray(cast, power=6))
+
+
+def test_an_older_card_without_colour_constancy_loads_with_it_off():
+    # The preprocessing block of a card written before the setting existed.
+    older = {
+        "bilateral": True,
+        "bilateral_d": 9,
+        "bilateral_sigma_color": 75,
+        "bilateral_sigma_space": 75,
+        "brightness": 1.05,
+        "clahe": True,
+        "clahe_clip": 2.0,
+        "clahe_grid": 8,
+        "hair_removal": False,
+        "max_side": 512,
+        "remove_border": True,
+    }
+    config = PreprocessConfig.from_dict(older)
+    assert config.color_constancy is False
+    assert config == PreprocessConfig()
+    assert PreprocessConfig.from_dict(config.to_dict()) == config
+    assert PreprocessConfig.from_dict({**older, "color_constancy": True}).color_constancy
 
 
 # --- to the network ------------------------------------------------------------
