@@ -131,9 +131,11 @@ def run_training(
         log=log,
     )
     del arrays
-    if result.history and result.history[-1]["epoch"] < config.epochs and not result.stopped_early:
+    if stop_after is not None:
+        # A time-boxed session ends with its checkpoint, even on the schedule's last epoch:
+        # an ablation (or a longer run) then decides when to pay for calibration and test.
         log(
-            f"stopped after epoch {result.history[-1]['epoch']}; resume with "
+            f"stopped after epoch {len(result.history)}; resume with "
             f"--resume {Path(checkpoint_dir) / 'last.pt'}"
         )
         return None
