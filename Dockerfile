@@ -16,7 +16,9 @@ COPY . .
 RUN python -m classifier.onnx_backend classifier/default_model
 RUN DJANGO_ENV=production DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 
-RUN useradd --create-home dermascan && mkdir -p /app/var && chown dermascan /app/var
+# The volumes' mount points exist in the image, so Docker gives new volumes their owner.
+RUN useradd --create-home dermascan && mkdir -p /app/var/media /app/var/model-store \
+    && chown -R dermascan /app/var
 USER dermascan
 EXPOSE 8000
 CMD ["gunicorn", "dermascan_site.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]

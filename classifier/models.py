@@ -26,7 +26,19 @@ class ModelVersion(models.Model):
     name = models.CharField(max_length=100, unique=True)
     artifact_path = models.CharField(
         max_length=500,
-        help_text="Artifact directory; relative paths are resolved from the project root.",
+        help_text="Where the artifact was registered from; relative paths are resolved from "
+        "the project root.",
+    )
+    store_path = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Prefix of the artifact's files in the model store (STORAGES['models']); "
+        "empty for versions registered before the store, which load from the artifact path.",
+    )
+    manifest = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="{file name: {sha256, size}} of every file in the model store.",
     )
     arch = models.CharField("architecture", max_length=100)
     classes = models.JSONField(help_text="Class codes in the order of the model's outputs.")
@@ -61,7 +73,13 @@ class ModelVersion(models.Model):
         return f"v{self.number} {self.name}{' (active)' if self.is_active else ''}"
 
     @property
+    def is_stored(self) -> bool:
+        """Served from the model store (a local copy per machine), not from artifact_path."""
+        return bool(self.store_path and self.manifest)
+
+    @property
     def directory(self) -> Path:
+        """The origin directory (artifact_path); see registry.version_directory for loading."""
         path = Path(self.artifact_path)
         return path if path.is_absolute() else Path(settings.BASE_DIR) / path
 

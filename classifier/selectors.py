@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from django.conf import settings
+
 from classifier.artifact import ModelCard, read_card
 from classifier.errors import ArtifactError
 from classifier.models import ModelVersion
-from classifier.registry import served_model
+from classifier.registry import served_model, version_directory
 
 # Only these files of an artifact are ever served over HTTP (never weights or other files).
 FIGURE_NAMES = ("confusion_matrix", "roc_curves", "reliability_diagram", "training_curves")
@@ -26,14 +28,15 @@ class ModelPage:
 
 def model_page(version: ModelVersion | None = None) -> ModelPage:
     """The card of ``version``, or of the served model when none is given."""
-    if version is None:
-        served = served_model()
-        directory, version = served.directory, served.version
-    else:
-        directory = version.directory
+    served = served_model() if version is None else None
+    if served is not None:
+        version = served.version
     try:
+        # A stored version is fetched to this machine once (its figures are files too).
+        directory = served.directory if served is not None else version_directory(version)
         card = read_card(directory)
     except ArtifactError as exc:
+        directory = version.directory if version else Path(settings.DERMASCAN_DEFAULT_MODEL)
         return ModelPage(
             card=None, version=version, directory=directory, figures=(), error=str(exc)
         )
@@ -81,8 +84,12 @@ def operating_point_sentence(card: ModelCard | None) -> str:
 
 def served_card_of(version: ModelVersion | None) -> ModelCard | None:
     """The card of ``version`` (None: the default model), read once per file change."""
-    from django.conf import settings
-
+    if version is not None and version.is_stored:
+        # Stored versions never change: the card recorded at registration is card.json.
+        try:
+            return ModelCard.from_dict(version.card)
+        except (ArtifactError, TypeError, ValueError):
+            return None
     directory = version.directory if version is not None else Path(settings.DERMASCAN_DEFAULT_MODEL)
     try:
         return _cached_card(directory, (directory / "card.json").stat().st_mtime_ns)

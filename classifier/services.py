@@ -1,4 +1,4 @@
-"""Writes to the model registry: register an artifact, activate a version."""
+"""Writes to the model registry: register (store) an artifact, activate a version."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from classifier import artifact_store
 from classifier.artifact import WEIGHTS_FILE, read_card, sha256_of
 from classifier.errors import ArtifactError
 from classifier.models import ModelVersion
+from classifier.registry import version_directory
 
 
 def _stored_path(directory: Path) -> str:
@@ -54,9 +56,38 @@ def verify_artifact(directory: Path) -> dict:
 def register_model_version(
     *, artifact_dir: Path, name: str = "", activate: bool = False, activated_by=None
 ) -> ModelVersion:
-    """Record an artifact as the next version number; optionally make it the active one."""
+    """Store an artifact in the model store and record it as the next version number.
+
+    Every machine loads the version from the store (registry.version_directory), so it does
+    not matter where it was trained. Optionally it becomes the active version. If storing
+    fails, no version is recorded and what was stored is deleted again.
+    """
     card = verify_artifact(artifact_dir)
     name = name or card.get("model_id") or Path(artifact_dir).name
+    if ModelVersion.objects.filter(name=name).exists():  # before a long upload, not after
+        raise ValidationError({"name": f"a model version named {name!r} exists"})
+    store_path = artifact_store.new_store_path(name, card["weights_sha256"])
+    try:
+        manifest = artifact_store.upload_artifact(Path(artifact_dir), store_path)
+    except ArtifactError as exc:
+        raise ValidationError(f"the model artifact could not be stored: {exc}") from None
+    try:
+        version = _record_version(
+            card=card,
+            name=name,
+            artifact_path=_stored_path(artifact_dir),
+            store_path=store_path,
+            manifest=manifest,
+        )
+    except BaseException:
+        artifact_store.delete_stored([f"{store_path}/{file}" for file in manifest])
+        raise
+    if activate:
+        version = activate_model_version(version=version, activated_by=activated_by)
+    return version
+
+
+def _record_version(*, card: dict, name: str, **stored) -> ModelVersion:
     for _attempt in range(3):  # two registrations at once: the loser takes the next number
         try:
             with transaction.atomic():
@@ -64,34 +95,35 @@ def register_model_version(
                 version = ModelVersion(
                     number=number,
                     name=name,
-                    artifact_path=_stored_path(artifact_dir),
                     arch=card["arch"],
                     classes=list(card["classes"]),
                     metrics=_strict_json(card.get("metrics") or {}),
                     card=_strict_json(card),
                     sha256=card["weights_sha256"],
+                    **stored,
                 )
                 version.full_clean()
                 version.save()
-            break
+            return version
         except IntegrityError:
             if ModelVersion.objects.filter(name=name).exists():
                 raise ValidationError({"name": f"a model version named {name!r} exists"}) from None
-    else:
-        raise ValidationError("could not allocate a version number; try again")
-    if activate:
-        version = activate_model_version(version=version, activated_by=activated_by)
-    return version
+    raise ValidationError("could not allocate a version number; try again")
 
 
 def activate_model_version(*, version: ModelVersion, activated_by=None) -> ModelVersion:
     """Make ``version`` the one the workers serve; every other version is deactivated.
 
     The rows are locked so that two activations at once serialise and exactly one
-    version ends up active. The artifact is verified first: activating a version
-    whose files are gone or altered would break every analysis after it.
+    version ends up active. The artifact is verified first (a stored version is fetched
+    to this machine and every file checked): activating a version whose files are gone
+    or altered would break every analysis after it.
     """
-    verify_artifact(version.directory)
+    try:
+        directory = version_directory(version)
+    except ArtifactError as exc:
+        raise ValidationError(str(exc)) from None
+    verify_artifact(directory)
     with transaction.atomic():
         locked = list(ModelVersion.objects.select_for_update().order_by("pk"))
         target = next((v for v in locked if v.pk == version.pk), None)

@@ -6,7 +6,8 @@ switched on by one variable:
 
 - ``DATABASE_URL``  PostgreSQL (psycopg 3), e.g. ``postgres://postgres@127.0.0.1:5432/test``
 - ``REDIS_URL``     Redis as the Celery broker, e.g. ``redis://127.0.0.1:6379/0``
-- ``AWS_STORAGE_BUCKET_NAME`` (+ the usual ``AWS_*``)  media on S3 via django-storages
+- ``AWS_STORAGE_BUCKET_NAME`` (+ the usual ``AWS_*``)  media and model artifacts on S3
+  (django-storages)
 - ``DJANGO_ENV=production``  hardened settings that pass ``manage.py check --deploy``
 """
 
@@ -181,8 +182,37 @@ if AWS_STORAGE_BUCKET_NAME:
     }
 else:
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+
+# Model artifacts (classifier.artifact_store): registering a version uploads its files here;
+# every machine that serves it downloads them once into DERMASCAN_MODEL_CACHE. A local folder
+# by default (share it between machines, or run everything on one), S3 like the media when a
+# bucket is named; the media bucket unless DERMASCAN_MODEL_BUCKET names another.
+DERMASCAN_MODEL_BUCKET = env.str("DERMASCAN_MODEL_BUCKET", default="") or AWS_STORAGE_BUCKET_NAME
+if DERMASCAN_MODEL_BUCKET:
+    _model_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": DERMASCAN_MODEL_BUCKET,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _model_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env.str("DERMASCAN_MODEL_STORE", default=str(VAR_DIR / "model-store"))
+        },
+    }
+DERMASCAN_MODEL_CACHE = Path(env.str("DERMASCAN_MODEL_CACHE", default=str(VAR_DIR / "model-cache")))
+
 STORAGES = {
     "default": _media_storage,
+    "models": _model_storage,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

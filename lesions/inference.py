@@ -69,32 +69,27 @@ def current_model() -> LoadedModel:
     """The predictor for the model that is active now; loads or reloads it when needed."""
     global _loaded, _failure
     served = served_model()
-    # The registry's key names the version and its weights; the directory is part of what
-    # is loaded too (a version re-registered from another copy is another artifact), and so
-    # is its card: calibrate_model changes thresholds and gate without touching the weights.
-    key = f"{served.key}@{served.directory}#{_card_stamp(served.directory)}"
     with _lock:
+        _raise_if_failed_recently(served.key)
+        try:
+            # A registered version is downloaded from the model store the first time this
+            # machine serves it; afterwards this reuses the local copy (two stat calls).
+            directory = served.directory
+        except (EngineError, OSError) as exc:
+            raise _unavailable(served.key, served, exc) from exc
+        # The registry's key names the version and its weights; the directory is part of what
+        # is loaded too (a version re-registered from another copy is another artifact), and so
+        # is its card: calibrate_model changes thresholds and gate without touching the weights.
+        key = f"{served.key}@{directory}#{_card_stamp(directory)}"
         if _loaded is not None and _loaded.key == key:
             return _loaded
-        if (
-            _failure is not None
-            and _failure.key == key
-            and time.monotonic() - _failure.at < RETRY_FAILED_LOAD_AFTER
-        ):
-            raise ModelUnavailable(_failure.message)
+        _raise_if_failed_recently(key)
         _loaded = None  # drop the old model before loading the next one (memory)
         started = time.monotonic()
         try:
-            predictor = _load_predictor(served.directory)
+            predictor = _load_predictor(directory)
         except (EngineError, OSError, ValueError) as exc:
-            # The clinician sees the short reason; the details (paths) go to the log.
-            message = (
-                "The model could not be loaded: its files are missing or damaged. "
-                "An administrator has to restore them or activate another model version."
-            )
-            _failure = _LoadFailure(key=key, at=time.monotonic(), message=message)
-            logger.error("Cannot load the model %s: %s", served.directory, exc)
-            raise ModelUnavailable(message) from exc
+            raise _unavailable(key, served, exc) from exc
         _failure = None
         version = served.version
         _loaded = LoadedModel(
@@ -114,6 +109,28 @@ def current_model() -> LoadedModel:
             time.monotonic() - started,
         )
         return _loaded
+
+
+def _raise_if_failed_recently(key: str) -> None:
+    if (
+        _failure is not None
+        and _failure.key == key
+        and time.monotonic() - _failure.at < RETRY_FAILED_LOAD_AFTER
+    ):
+        raise ModelUnavailable(_failure.message)
+
+
+def _unavailable(key: str, served: Any, exc: Exception) -> ModelUnavailable:
+    """Remember the failure (no re-download or re-read per task) and say it in plain words."""
+    global _failure
+    # The clinician sees the short reason; the details (paths, hashes) go to the log.
+    message = (
+        "The model could not be loaded: its files are missing or damaged. "
+        "An administrator has to restore them or activate another model version."
+    )
+    _failure = _LoadFailure(key=key, at=time.monotonic(), message=message)
+    logger.error("Cannot load the model %s: %s", served.key, exc)
+    return ModelUnavailable(message)
 
 
 def _card_stamp(directory: Any) -> int:

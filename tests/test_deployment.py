@@ -64,6 +64,39 @@ def test_urls_switch_to_postgresql_redis_and_s3():
     assert storage == "'storages.backends.s3.S3Storage'"
 
 
+def test_model_store_is_a_local_folder_or_the_media_bucket_unless_another_is_named(tmp_path):
+    backend, location, cache = read_settings(
+        "s.STORAGES['models']['BACKEND']",
+        "str(s.STORAGES['models']['OPTIONS']['location'])",
+        "str(s.DERMASCAN_MODEL_CACHE)",
+        DERMASCAN_VAR_DIR=str(tmp_path),
+    )
+    assert backend == "'django.core.files.storage.FileSystemStorage'"
+    assert (location, cache) == (
+        repr(str(tmp_path / "model-store")),
+        repr(str(tmp_path / "model-cache")),
+    )
+
+    backend, bucket, acl = read_settings(
+        "s.STORAGES['models']['BACKEND']",
+        "s.STORAGES['models']['OPTIONS']['bucket_name']",
+        "s.STORAGES['models']['OPTIONS']['default_acl']",
+        AWS_STORAGE_BUCKET_NAME="dermascan-media",
+    )
+    assert (backend, bucket, acl) == (
+        "'storages.backends.s3.S3Storage'",
+        "'dermascan-media'",
+        "'private'",
+    )
+
+    (bucket,) = read_settings(
+        "s.STORAGES['models']['OPTIONS']['bucket_name']",
+        AWS_STORAGE_BUCKET_NAME="dermascan-media",
+        DERMASCAN_MODEL_BUCKET="dermascan-models",
+    )
+    assert bucket == "'dermascan-models'"
+
+
 def test_production_mode_requires_a_secret_key():
     result = run_python("import django; django.setup()", DJANGO_ENV="production")
     assert result.returncode != 0

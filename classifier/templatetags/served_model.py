@@ -15,8 +15,9 @@ register = template.Library()
 @register.simple_tag
 def served_model_summary() -> dict:
     served = served_model()
-    summary: dict = {"version": served.version, "directory": str(served.directory)}
+    summary: dict = {"version": served.version}
     try:
+        summary["directory"] = str(served.directory)  # a stored version: this machine's copy
         card = read_card(served.directory)
     except ArtifactError as exc:
         summary["error"] = str(exc)

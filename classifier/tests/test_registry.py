@@ -46,7 +46,7 @@ def test_without_an_active_version_the_default_model_is_served(settings, artifac
     assert served.directory == Path(settings.DERMASCAN_DEFAULT_MODEL)
 
 
-def test_activating_one_deactivates_the_other(artifacts, django_user_model):
+def test_activating_one_deactivates_the_other(settings, artifacts, django_user_model):
     first = register_model_version(artifact_dir=artifacts[0], name="a", activate=True)
     second = register_model_version(artifact_dir=artifacts[1], name="b")
     user = django_user_model.objects.create_user(username="reviewer")
@@ -55,7 +55,10 @@ def test_activating_one_deactivates_the_other(artifacts, django_user_model):
     second.refresh_from_db()
     assert not first.is_active and second.is_active
     assert second.activated_by == user and second.activated_at is not None
-    assert active_artifact_dir() == artifacts[1]
+    # Served from this machine's copy out of the model store, not from where it was trained.
+    served_dir = active_artifact_dir()
+    assert served_dir.parent == Path(settings.DERMASCAN_MODEL_CACHE)
+    assert (served_dir / "card.json").read_bytes() == (artifacts[1] / "card.json").read_bytes()
     assert served_model().key == f"v2:{second.sha256}"
 
     deactivate_model_versions()
@@ -98,13 +101,20 @@ def test_concurrent_activations_leave_exactly_one_active(artifacts):
     assert ModelVersion.objects.filter(is_active=True).count() == 1
 
 
-def test_an_altered_artifact_cannot_be_registered_or_activated(tmp_path, artifacts):
+def test_an_altered_artifact_cannot_be_registered_or_activated(
+    settings, tmp_path, artifacts, model_store
+):
     broken = build_untrained_artifact(tmp_path / "broken", seed=7)
     version = register_model_version(artifact_dir=broken, name="broken")
+    # The stored copy is what every machine loads: altered there, activating is refused
+    # (on a machine that has no copy yet, so it has to download it).
+    settings.DERMASCAN_MODEL_CACHE = tmp_path / "another-machine"
+    with open(model_store / version.store_path / "weights.safetensors", "ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(ValidationError, match="does not match the registered"):
+        activate_model_version(version=version)
     with open(broken / "weights.safetensors", "ab") as handle:
         handle.write(b"tampered")
-    with pytest.raises(ValidationError, match="does not match the sha256"):
-        activate_model_version(version=version)
     with pytest.raises(ValidationError, match="does not match the sha256"):
         register_model_version(artifact_dir=broken, name="again")
     with pytest.raises(ValidationError, match="not a directory"):

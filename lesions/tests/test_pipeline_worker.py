@@ -153,13 +153,16 @@ def test_worker_serves_a_newly_activated_version(upload, model_artifact, tmp_pat
     assert done.model_sha256 == version.sha256
 
 
-def test_a_corrupt_model_artifact_fails_analyses_with_a_reason(upload, model_artifact, tmp_path):
+def test_a_corrupt_model_artifact_fails_analyses_with_a_reason(
+    upload, model_artifact, model_store, tmp_path
+):
     version = register_model_version(
         artifact_dir=shutil.copytree(model_artifact, tmp_path / "broken"), activate=True
     )
-    # The files are damaged after registration (a bad disk, a half-finished copy).
+    # The stored files are damaged after registration (a bad disk, a half-finished copy):
+    # the worker, which has no copy of this version yet, refuses what it downloads.
     for name in ("weights.safetensors", "model.onnx"):
-        path = version.directory / name
+        path = model_store / version.store_path / name
         if path.exists():
             path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 

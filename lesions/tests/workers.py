@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import connection
 
 from dermascan_site.celery import app as celery_app
@@ -271,6 +272,9 @@ class WorkerStack:
             "DERMASCAN_MEDIA_ROOT": str(self.media_root),
             "DERMASCAN_DEFAULT_MODEL": str(self.model_dir),
             "DERMASCAN_VAR_DIR": str(self.log_dir),
+            # The tests' model store; the worker keeps its own copies under its VAR_DIR,
+            # as a worker on another machine would.
+            "DERMASCAN_MODEL_STORE": str(storages["models"].location),
             **WORKER_ENV,
             **overrides,
         }

@@ -83,3 +83,14 @@ def test_evaluate_without_split_column_scores_all_of_it_and_fits_nothing(
     assert 0 < refit["evaluated_images"] < len(tiny_rows)
     assert refit["served"]["temperature"] == served_temperature
     assert (model_copy / "card.json").read_bytes() == card_before
+
+
+@pytest.mark.django_db
+def test_calibrate_refuses_to_rewrite_the_active_stored_version(model_copy, tmp_path):
+    from django.core.management.base import CommandError
+
+    from classifier.services import register_model_version
+
+    register_model_version(artifact_dir=model_copy, name="stored", activate=True)
+    with pytest.raises(CommandError, match="does not change once registered"):
+        call_command("calibrate_model", data=str(tmp_path), no_progress=True)

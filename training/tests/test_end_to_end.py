@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from classifier.models import ModelVersion
@@ -52,7 +54,11 @@ def test_tiny_run_gives_an_artifact_the_engine_serves_and_evaluate_scores(
 
     version = ModelVersion.objects.get(name="tiny-e2e")
     assert version.is_active and version.sha256 == card["weights_sha256"]
-    assert served_model().directory.resolve() == out.resolve()
+    # served from this machine's copy out of the model store: the same files
+    served_dir = served_model().directory
+    assert served_dir.parent == Path(settings.DERMASCAN_MODEL_CACHE)
+    for name in ("weights.safetensors", "card.json", "gate.npz"):
+        assert (served_dir / name).read_bytes() == (out / name).read_bytes()
 
     predictor = Predictor.from_artifact(out)
     image = tiny_ham_dir / "images" / f"{tiny_rows[0]['image_id']}.jpg"

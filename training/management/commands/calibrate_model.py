@@ -41,7 +41,7 @@ class Command(BaseCommand):
                 raise CommandError(f"--{name.replace('_', '-')} must be in (0, 1]")
         if not 0 <= options["reject_share"] < 0.5:
             raise CommandError("--reject-share must be in [0, 0.5)")
-        directory = Path(options["model"]) if options["model"] else active_artifact_dir()
+        directory = Path(options["model"]) if options["model"] else self._served_directory()
         try:
             from classifier.artifact import read_card
 
@@ -76,3 +76,18 @@ class Command(BaseCommand):
                 f"{gate['corpus_not_assessable_rate']:.1%} of the non-lesion corpus"
             )
         )
+
+    def _served_directory(self) -> Path:
+        from classifier.registry import active_artifact_dir, active_model_version
+
+        version = active_model_version()
+        if version is not None and version.is_stored:
+            # Every machine serves the files in the model store; changing one local copy
+            # would change nothing there (and the copy would be replaced as damaged).
+            raise CommandError(
+                f"the active model version {version.number} is kept in the model store and "
+                "does not change once registered: calibrate a copy of its artifact "
+                f"(--model DIR, e.g. a copy of {version.directory}) and register that copy as "
+                "a new version (classifier.services.register_model_version)"
+            )
+        return active_artifact_dir()

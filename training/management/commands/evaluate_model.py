@@ -102,18 +102,21 @@ class Command(BaseCommand):
         self._print_summary(metrics, list(card.classes), card.model_id)
 
     def _artifact_dir(self, options) -> Path:
-        if options["version"] is not None:
-            from classifier.models import ModelVersion
+        from classifier.errors import ArtifactError
+        from classifier.models import ModelVersion
+        from classifier.registry import active_artifact_dir, version_directory
 
+        if options["model"]:
+            return Path(options["model"])
+        try:
+            if options["version"] is None:
+                return active_artifact_dir()
             version = ModelVersion.objects.filter(number=options["version"]).first()
             if version is None:
                 raise CommandError(f"no model version {options['version']} is registered")
-            return version.directory
-        if options["model"]:
-            return Path(options["model"])
-        from classifier.registry import active_artifact_dir
-
-        return active_artifact_dir()
+            return version_directory(version)  # a stored version: fetched to this machine
+        except ArtifactError as exc:
+            raise CommandError(str(exc)) from None
 
     def _print_summary(self, metrics: dict, classes: list[str], model_id: str) -> None:
         mel = metrics.get("melanoma") or {}

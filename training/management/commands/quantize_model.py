@@ -19,7 +19,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--data", required=True, help="labelled data with train/test splits")
-        parser.add_argument("--model", default=None, help="artifact directory (default: served)")
+        parser.add_argument(
+            "--model",
+            required=True,
+            help="artifact directory (a registered version's files are fixed: quantize before "
+            "registering, or register the quantized copy as a new version)",
+        )
         parser.add_argument("--images", type=int, default=256, help="calibration images")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--max-ba-drop", type=float, default=0.01)
@@ -29,14 +34,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         from classifier.artifact import read_card
         from classifier.labels import class_set_of
-        from classifier.registry import active_artifact_dir
         from training.data import load_dataset
         from training.quantize import Tolerance, quantize_artifact
         from training.splits import ensure_split
 
         if options["images"] < 1:
             raise CommandError("--images must be at least 1")
-        directory = Path(options["model"]) if options["model"] else active_artifact_dir()
+        directory = Path(options["model"])
         try:
             try:
                 labels = class_set_of(read_card(directory).classes)

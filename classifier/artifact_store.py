@@ -1,0 +1,213 @@
+"""Model artifacts in the model store (``STORAGES["models"]``) and each machine's local copy.
+
+Registering a version uploads its files; a machine that serves it downloads them once into
+``DERMASCAN_MODEL_CACHE``, checks every file against the manifest recorded at registration
+and only then renames the folder into place, so a half-downloaded or altered copy is never
+loaded. File management only: what the files mean is ``classifier.artifact``'s business.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage, storages
+from django.utils.text import slugify
+
+from classifier.artifact import CARD_FILE, WEIGHTS_FILE, sha256_of
+from classifier.errors import ArtifactError
+
+logger = logging.getLogger(__name__)
+
+STORAGE_ALIAS = "models"
+CHUNK = 1 << 20
+
+# Local copies whose card and weights were hashed by this process, with the (mtime, size)
+# stamps they had then: the check on reuse costs two stat calls per task after the first.
+_verified: dict[Path, tuple] = {}
+
+
+def model_storage() -> Storage:
+    return storages[STORAGE_ALIAS]
+
+
+def new_store_path(name: str, weights_sha256: str) -> str:
+    """A prefix no other registration uses (the random part: two attempts never share one)."""
+    return f"models/{slugify(name) or 'model'}-{weights_sha256[:12]}-{secrets.token_hex(4)}"
+
+
+def manifest_of(directory: Path) -> dict[str, dict]:
+    """{relative file name: {"sha256", "size"}} of every file of the artifact directory.
+
+    Hidden files are left out: they are the temporary files of an interrupted write.
+    """
+    directory = Path(directory)
+    manifest = {}
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory)
+        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+            manifest[relative.as_posix()] = {"sha256": sha256_of(path), "size": path.stat().st_size}
+    return manifest
+
+
+def upload_artifact(directory: Path, store_path: str) -> dict[str, dict]:
+    """Store every file of ``directory`` under ``store_path``; returns the manifest.
+
+    card.json goes last, so a listing that has it has everything. On any failure the objects
+    stored so far are deleted (best effort) and ArtifactError is raised.
+    """
+    directory = Path(directory)
+    storage = model_storage()
+    manifest = manifest_of(directory)
+    if CARD_FILE not in manifest or WEIGHTS_FILE not in manifest:
+        raise ArtifactError(f"{directory} lacks {CARD_FILE} or {WEIGHTS_FILE}")
+    saved: list[str] = []  # to delete on failure, with a half-written object (``saving``)
+    saving = None
+    try:
+        for name in sorted(manifest, key=lambda n: (n == CARD_FILE, n)):
+            key = saving = f"{store_path}/{name}"
+            with open(directory / name, "rb") as handle:
+                saved.append(storage.save(key, File(handle, name=name)))
+            saving = None
+            if saved[-1] != key:  # the store kept an older object there and renamed ours
+                raise ArtifactError(f"the model store already holds {key}")
+            if sha256_of(directory / name) != manifest[name]["sha256"]:  # rewritten meanwhile
+                raise ArtifactError(f"{directory / name} changed while it was being stored")
+    except Exception as exc:
+        delete_stored(saved + ([saving] if saving else []))
+        if isinstance(exc, ArtifactError):
+            raise
+        raise ArtifactError(f"cannot store {directory} in the model store: {exc}") from exc
+    return manifest
+
+
+def delete_stored(keys: list[str]) -> None:
+    """Delete objects from the model store; what cannot be deleted is logged, not raised."""
+    storage = model_storage()
+    for key in keys:
+        try:
+            storage.delete(key)  # no error for a missing key (Storage.delete's contract)
+        except Exception as exc:  # cleanup after another failure: that one is what matters
+            logger.warning("could not delete %s from the model store: %s", key, exc)
+
+
+def local_copy(store_path: str, manifest: dict[str, dict]) -> Path:
+    """The stored artifact as a local directory: reused when intact, else downloaded."""
+    root = Path(settings.DERMASCAN_MODEL_CACHE)
+    target = root / PurePosixPath(store_path).name
+    if _intact(target, manifest):
+        return target
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with _exclusive(root / f".{target.name}.lock"):  # one download per machine, not per process
+            if _intact(target, manifest):
+                return target
+            for suffix in ("partial", "old"):  # left by a process that was killed
+                for stale in root.glob(f".{target.name}.*.{suffix}"):
+                    shutil.rmtree(stale, ignore_errors=True)
+            if target.exists():
+                logger.warning("%s does not match its manifest; downloading it again", target)
+                _remove(target)
+            _download(store_path, manifest, target)
+    except OSError as exc:
+        raise ArtifactError(f"cannot keep a copy of the model in {root}: {exc}") from exc
+    return target
+
+
+def _download(store_path: str, manifest: dict[str, dict], target: Path) -> None:
+    partial = _scratch_dir(target, ".partial")
+    try:
+        storage = model_storage()
+        for name, entry in manifest.items():
+            _download_file(storage, f"{store_path}/{name}", partial / _safe_name(name), entry)
+        # mkdtemp makes 0700; the web and worker processes may run as other users.
+        os.chmod(partial, 0o755)  # noqa: S103 (read-only for others, like the artifact's files)
+        os.rename(partial, target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)  # gone already when the rename succeeded
+    logger.info("model %s downloaded from the model store to %s", store_path, target)
+
+
+def _download_file(storage: Storage, key: str, destination: Path, entry: dict) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    try:
+        with storage.open(key, "rb") as source, open(destination, "wb") as out:
+            for chunk in iter(lambda: source.read(CHUNK), b""):
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except FileNotFoundError:
+        raise ArtifactError(f"{key} is missing from the model store") from None
+    except Exception as exc:  # each storage backend raises its own errors
+        raise ArtifactError(f"cannot download {key} from the model store: {exc}") from exc
+    if digest.hexdigest() != entry["sha256"]:
+        raise ArtifactError(
+            f"{key} in the model store is corrupt or was replaced: sha256 "
+            f"{digest.hexdigest()[:12]}… does not match the registered {entry['sha256'][:12]}…"
+        )
+
+
+def _intact(directory: Path, manifest: dict[str, dict]) -> bool:
+    """Card and weights match the manifest (the weights' sha256 is checked again on load)."""
+    try:
+        stamp = tuple(
+            (s.st_mtime_ns, s.st_size)
+            for s in ((directory / name).stat() for name in (CARD_FILE, WEIGHTS_FILE))
+        )
+    except OSError:
+        return False
+    if _verified.get(directory) == stamp:
+        return True
+    for name in (CARD_FILE, WEIGHTS_FILE):
+        entry = manifest.get(name) or {}
+        try:
+            intact = sha256_of(directory / name) == entry.get("sha256")
+        except OSError:
+            intact = False
+        if not intact:
+            _verified.pop(directory, None)
+            return False
+    _verified[directory] = stamp
+    return True
+
+
+def _safe_name(name: str) -> PurePosixPath:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise ArtifactError(f"the manifest names a file outside the artifact: {name!r}")
+    return path
+
+
+def _remove(directory: Path) -> None:
+    """Move aside first: a process that lists the folder never sees it half deleted."""
+    doomed = _scratch_dir(directory, ".old")
+    os.rename(directory, doomed / directory.name)
+    shutil.rmtree(doomed, ignore_errors=True)
+    _verified.pop(directory, None)
+
+
+def _scratch_dir(beside: Path, suffix: str) -> Path:
+    """A new hidden folder next to ``beside`` (same file system: renames are atomic)."""
+    return Path(tempfile.mkdtemp(prefix=f".{beside.name}.", suffix=suffix, dir=beside.parent))
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
