@@ -32,7 +32,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         from classifier.labels import class_set_of
-        from classifier.registry import active_artifact_dir
         from training.calibrate import CalibrationTargets, calibrate_artifact
         from training.splits import ensure_split
 
