@@ -384,12 +384,11 @@ def with_onnx_export(model: Path, workdir: Path) -> Path:
     """The artifact as CPU workers should serve it: with its ONNX export (backend "auto").
 
     An artifact saved without the export is copied and exported here; the original stays
-    untouched (``python -m classifier.onnx_backend DIR`` adds it for good).
+    untouched (``python manage.py export_onnx --model DIR`` adds it for good).
     """
     import shutil
 
-    from classifier.artifact import read_card
-    from classifier.onnx_backend import add_export, usable_export
+    from classifier.artifact import add_export, read_card, usable_export
 
     if usable_export(model, read_card(model)) is not None:
         return model

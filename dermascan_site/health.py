@@ -89,7 +89,7 @@ def check_database_and_workers() -> tuple[dict, list[dict]]:
         beats = list(
             WorkerHeartbeat.objects.filter(beat_at__gte=since)
             .order_by("hostname")
-            .values("hostname", "queues", "beat_at")
+            .values("hostname", "queues", "beat_at", "backend", "model_id")
         )
     except Exception as exc:  # any driver error means "down" here
         return {"status": "error", "error": type(exc).__name__}, []
@@ -98,6 +98,9 @@ def check_database_and_workers() -> tuple[dict, list[dict]]:
             "name": beat["hostname"],
             "queues": beat["queues"].split(","),
             "seconds_since_heartbeat": round((timezone.now() - beat["beat_at"]).total_seconds()),
+            # "" until one of its processes has loaded the model
+            "backend": beat["backend"],
+            "model_id": beat["model_id"],
         }
         for beat in beats
     ]

@@ -34,6 +34,21 @@ def write_heartbeat(hostname: str, queues: str) -> None:
         connection.close()
 
 
+def record_served_model(hostname: str, *, backend: str, model_id: str) -> None:
+    """A worker process loaded ``model_id`` on ``backend``; the health check shows it."""
+    from django.utils import timezone
+
+    from lesions.models import WorkerHeartbeat
+
+    try:
+        WorkerHeartbeat.objects.update_or_create(
+            hostname=hostname[:200],
+            defaults={"backend": backend, "model_id": model_id[:200], "beat_at": timezone.now()},
+        )
+    except Exception:  # as for the beat itself: never the reason a worker dies
+        logger.warning("Could not record the model served by %s", hostname, exc_info=True)
+
+
 def forget_heartbeat(hostname: str) -> None:
     from django.db import connection
 

@@ -55,7 +55,7 @@ def run_analysis(self, analysis_pk: int) -> str:
     if claim is None:
         return "skipped"  # already finished, or running under another task
     try:
-        return _analyse(claim)
+        return _analyse(claim, self.request.hostname or "")
     except SoftTimeLimitExceeded:
         limit = settings.DERMASCAN_ANALYSIS_SOFT_TIME_LIMIT
         services.fail_analysis(
@@ -66,7 +66,7 @@ def run_analysis(self, analysis_pk: int) -> str:
         return "failed"
 
 
-def _analyse(claim: services.Claim) -> str:
+def _analyse(claim: services.Claim, hostname: str = "") -> str:
     from classifier.errors import EngineError, ImageError
     from lesions.inference import ModelUnavailable, current_model, heatmap_jpeg
 
@@ -81,6 +81,7 @@ def _analyse(claim: services.Claim) -> str:
         loaded = current_model()
     except ModelUnavailable as exc:
         return fail(str(exc))
+    _report_served_model(hostname, loaded)
     stored = analysis.image.file
     try:
         with stored.storage.open(stored.name, "rb") as handle:
@@ -114,8 +115,24 @@ def sweep_stale_analyses() -> int:
     return services.resend_stale_analyses()
 
 
+_reported_key = ""  # the model this process last told the heartbeat row about
+
+
+def _report_served_model(hostname: str, loaded) -> None:
+    """Tell the health check which model and backend this worker serves (once per load)."""
+    global _reported_key
+    if not hostname or loaded.key == _reported_key:
+        return
+    from lesions.heartbeat import record_served_model
+
+    record_served_model(
+        hostname, backend=loaded.predictor.backend_name, model_id=loaded.predictor.model_id
+    )
+    _reported_key = loaded.key
+
+
 @worker_process_init.connect
-def load_model_in_worker_process(**kwargs: object) -> None:
+def load_model_in_worker_process(sender: str = "", **kwargs: object) -> None:
     """Load the served model in each new worker process, before its first task.
 
     Runs after the fork, so CUDA (when present) is initialised in the process that uses
@@ -131,7 +148,7 @@ def load_model_in_worker_process(**kwargs: object) -> None:
     from lesions.inference import ModelUnavailable, current_model
 
     try:
-        current_model()
+        _report_served_model(str(sender or ""), current_model())
     except ModelUnavailable:
         pass  # already logged with the reason
     except Exception:

@@ -235,8 +235,16 @@ def _source_name(data_dir: Path) -> str:
 
 def speed_choices(config: TrainConfig, input_size: int) -> list[str]:
     choices = [
-        "each image preprocessed once (border removal, CLAHE, brightness, bilateral) and "
+        "each image preprocessed once (border removal, "
+        + (
+            "Shades-of-Gray colour constancy, "
+            if config.preprocess_config(input_size).color_constancy
+            else ""
+        )
+        + "CLAHE, brightness, bilateral) and "
         f"cached at {input_size} px before the epochs; augmentation runs on the cache",
+        f"CLAHE and the bilateral filter run at {config.filter_size or input_size} px "
+        "(the image shrunk first), in training and when serving alike",
         "channels_last memory format",
         f"stem and first {config.freeze_blocks} stages frozen at ImageNet weights (no backward "
         "through the high-resolution layers; their BatchNorm statistics kept)"

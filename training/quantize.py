@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import Path
 
 import numpy as np
@@ -53,12 +54,13 @@ def calibration_samples(data: LabelledData, count: int, *, seed: int = 0) -> lis
     if not train:
         raise DataError(f"{data.root}: int8 calibration needs training images")
     rng = np.random.default_rng(seed)
-    by_class = {c: [s for s in train if s.label == c] for c in data.classes}
-    chosen: list[Sample] = []
-    for members in by_class.values():
-        order = rng.permutation(len(members))
-        chosen += [members[i] for i in order[: max(1, count // len(data.classes))]]
-    return chosen[:count] if len(chosen) >= count else chosen
+    shuffled = []
+    for code in data.classes:
+        members = [s for s in train if s.label == code]
+        shuffled.append([members[i] for i in rng.permutation(len(members))])
+    # Round robin over the classes: rare classes run out first, the others fill up.
+    rounds = zip_longest(*shuffled)
+    return [s for round_ in rounds for s in round_ if s is not None][:count]
 
 
 def calibration_batches(

@@ -8,9 +8,17 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from classifier.artifact import CARD_FILE, ONNX_FILE, ModelCard, save_artifact  # noqa: E402
+from classifier.artifact import (  # noqa: E402
+    CARD_FILE,
+    ONNX_FILE,
+    ModelCard,
+    add_export,
+    read_card,
+    save_artifact,
+    write_card,
+)
 from classifier.errors import ArtifactError  # noqa: E402
-from classifier.onnx_backend import add_export, export_onnx  # noqa: E402
+from classifier.onnx_backend import export_onnx  # noqa: E402
 from classifier.predictor import Predictor  # noqa: E402
 from classifier.tests.conftest import REPO_ROOT  # noqa: E402
 
@@ -110,3 +118,29 @@ def test_export_leaves_the_source_model_untouched(lite0_model, tmp_path):
     assert not lite0_model.training
     for key, value in lite0_model.state_dict().items():
         assert (value == before[key]).all(), key
+
+
+def test_export_is_deterministic_and_checked_against_a_recorded_sha256(
+    untrained_artifact, tmp_path
+):
+    """bin/setup rebuilds the committed default's export: it must hash as the card says."""
+    copy = tmp_path / "recorded"
+    shutil.copytree(untrained_artifact, copy)
+    recorded = read_card(copy).onnx
+    (copy / ONNX_FILE).unlink()
+    assert add_export(copy) == recorded
+    assert Predictor.from_artifact(copy, device="cpu").backend_name == "onnx"
+    card = read_card(copy)
+    card.onnx["sha256"] = "0" * 64  # as if exported with another torch version
+    write_card(card, copy)
+    with pytest.raises(ArtifactError, match="another torch version"):
+        add_export(copy)
+
+
+def test_export_has_constant_padding_for_the_int8_quantizer(lite0_model):
+    """timm's TF-"same" padding exported as Shape/Ceil arithmetic is mis-sized by the int8
+    quantizer; the export pads by constants instead (same numbers at the exported size)."""
+    import onnx
+
+    graph = onnx.load_from_string(export_onnx(lite0_model, 160)).graph
+    assert not [node for node in graph.node if node.op_type in ("Shape", "Ceil")]
