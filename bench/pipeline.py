@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from bench.report import command_without_notes, write_section  # noqa: E402
 
 SECTION = "## Pipeline"
-TARGETS = {"analyses_per_s": 15.0, "p95_s": 1.0, "rate": 5.0}
+TARGETS = {"analyses_per_s": 30.0, "p95_s": 1.0, "rate": 10.0}
 PASSWORD = "bench-password-not-secret-0"
 
 
@@ -542,7 +542,7 @@ def docs_section(report: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--uploads", type=int, default=500, help="uploads per phase")
-    parser.add_argument("--rate", type=float, default=5.0, help="uploads/s in the steady phase")
+    parser.add_argument("--rate", type=float, default=10.0, help="uploads/s in the steady phase")
     parser.add_argument("--workers", default="1,2", help="worker process counts to compare")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn processes")
     parser.add_argument("--model", type=Path, help="artifact (default: the bundled model)")

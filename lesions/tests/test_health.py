@@ -163,3 +163,29 @@ def test_a_real_worker_writes_its_heartbeat(client, served_model, inference_work
     body = staff_client.get(reverse("health")).json()
     assert any(worker["name"].startswith("shared@") for worker in body["workers"])
     assert any("inference" in worker["queues"] for worker in body["workers"])
+
+    def backend_reported() -> bool:
+        """a worker process has loaded the model and said on which backend"""
+        workers = staff_client.get(reverse("health")).json()["workers"]
+        return any(worker["backend"] for worker in workers)
+
+    wait_until(backend_reported, timeout=60, interval=0.5)
+    from classifier.artifact import read_card
+
+    [worker] = [w for w in staff_client.get(reverse("health")).json()["workers"] if w["backend"]]
+    # A CPU worker serves the artifact's ONNX export, without PyTorch
+    assert worker["backend"] == "onnx"
+    assert worker["model_id"] == read_card(served_model).model_id
+
+
+def test_details_list_each_workers_backend(staff_client, served_model, idle_broker):
+    beat()
+    beat(hostname="w2@host")
+    from lesions.heartbeat import record_served_model
+
+    record_served_model("w1@host", backend="onnx-int8", model_id="m-1")
+    body = staff_client.get(reverse("health")).json()
+    by_name = {worker["name"]: worker for worker in body["workers"]}
+    assert by_name["w1@host"]["backend"] == "onnx-int8" and by_name["w1@host"]["model_id"] == "m-1"
+    assert by_name["w2@host"]["backend"] == ""  # no process has loaded the model yet
+    assert by_name["w1@host"]["queues"] == ["celery", "inference"]  # the beat's queues kept
