@@ -1,6 +1,6 @@
 """Pipeline benchmark: uploads over HTTP through the real stack until their analyses are done.
 
-    python bench/pipeline.py [--uploads 500] [--rate 5] [--workers 1,2] [--write-docs]
+    python bench/pipeline.py [--uploads 500] [--rate 10] [--workers 1,2] [--write-docs]
 
 It starts its own stack and removes it afterwards: a scratch PostgreSQL database (created,
 migrated, dropped), Redis on a dedicated database number (flushed), gunicorn on a free local

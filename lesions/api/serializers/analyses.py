@@ -45,7 +45,7 @@ FINISHED_EXAMPLE = {
     "recommended_action": "Refer to a dermatologist within two weeks.",
     "malignant_probability": 0.6,
     "tta_views": 8,
-    "model": {"version": 3, "model_id": "ham7-lite0-160-s1", "sha256": "8a1a…"},
+    "model": {"version": 3, "model_id": "ham7-lite0-192-s0", "sha256": "8a1a…"},
     "heatmap_url": "/api/v1/analyses/88/heatmap/",
     "created_at": "2026-03-02T10:00:00Z",
     "started_at": "2026-03-02T10:00:01Z",
