@@ -164,22 +164,28 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("DERMASCAN_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
-# Media: local folder by default, S3 (django-storages) when a bucket is named.
-AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
-if AWS_STORAGE_BUCKET_NAME:
-    _media_storage = {
+
+def _private_s3(bucket: str) -> dict:
+    """django-storages S3 options for a bucket nothing in it is ever public."""
+    return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "bucket_name": bucket,
             "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
             "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
-            # Patient images are never public: every URL is signed and short-lived.
+            # Patient images and models are never public: every URL is signed and short-lived.
             "default_acl": "private",
             "querystring_auth": True,
             "querystring_expire": 300,
             "file_overwrite": False,
         },
     }
+
+
+# Media: local folder by default, S3 (django-storages) when a bucket is named.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    _media_storage = _private_s3(AWS_STORAGE_BUCKET_NAME)
 else:
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 
@@ -189,18 +195,7 @@ else:
 # bucket is named; the media bucket unless DERMASCAN_MODEL_BUCKET names another.
 DERMASCAN_MODEL_BUCKET = env.str("DERMASCAN_MODEL_BUCKET", default="") or AWS_STORAGE_BUCKET_NAME
 if DERMASCAN_MODEL_BUCKET:
-    _model_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": DERMASCAN_MODEL_BUCKET,
-            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
-            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
-            "default_acl": "private",
-            "querystring_auth": True,
-            "querystring_expire": 300,
-            "file_overwrite": False,
-        },
-    }
+    _model_storage = _private_s3(DERMASCAN_MODEL_BUCKET)
 else:
     _model_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
