@@ -164,18 +164,26 @@ def test_a_real_worker_writes_its_heartbeat(client, served_model, inference_work
     assert any(worker["name"].startswith("shared@") for worker in body["workers"])
     assert any("inference" in worker["queues"] for worker in body["workers"])
 
-    def backend_reported() -> bool:
-        """a worker process has loaded the model and said on which backend"""
-        workers = staff_client.get(reverse("health")).json()["workers"]
-        return any(worker["backend"] for worker in workers)
 
-    wait_until(backend_reported, timeout=60, interval=0.5)
+@needs_worker_stack
+def test_a_worker_reports_the_backend_its_processes_serve(staff_client, settings, worker_stack):
+    # A worker of its own: the shared one reported at its start, and the tables are emptied
+    # between transactional tests.
+    settings.DERMASCAN_DEFAULT_MODEL = worker_stack.model_dir
+    worker_stack.start_worker("fresh")
+
+    def reported() -> list[dict]:
+        """the worker's process has loaded the model and said on which backend"""
+        health.remembered_broker.forget()
+        workers = staff_client.get(reverse("health")).json()["workers"]
+        return [w for w in workers if w["name"].startswith("fresh@") and w["backend"]]
+
+    [worker] = wait_until(reported, timeout=60, interval=0.5)
     from classifier.artifact import read_card
 
-    [worker] = [w for w in staff_client.get(reverse("health")).json()["workers"] if w["backend"]]
     # A CPU worker serves the artifact's ONNX export, without PyTorch
     assert worker["backend"] == "onnx"
-    assert worker["model_id"] == read_card(served_model).model_id
+    assert worker["model_id"] == read_card(worker_stack.model_dir).model_id
 
 
 def test_details_list_each_workers_backend(staff_client, served_model, idle_broker):

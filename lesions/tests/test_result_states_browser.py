@@ -22,9 +22,9 @@ from lesions.tests.workers import (
 pytestmark = [*browser_marks, *requires_worker_stack()]
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "classifier" / "default_model"
-# A HAM10000 test-split nevus the default model is unsure about (55 % nevus, 43 %
-# dermatofibroma, the malignant classes below both thresholds): served Inconclusive.
-UNCERTAIN_LESION = "ISIC_0029768"
+# A HAM10000 test-split benign keratosis the default model is unsure about (47 % nevus,
+# 28 % benign keratosis, the malignant classes below both thresholds): served Inconclusive.
+UNCERTAIN_LESION = "ISIC_0031253"
 
 
 @pytest.fixture(scope="module")

@@ -116,7 +116,7 @@ def test_patient_list_and_lesion_table_show_evolving_and_next_visit(
     html = clinician_client.get(patient.get_absolute_url()).content.decode()
     assert "evolving-flag" in html and "High risk" in html
     markers = clinician_client.get(patient.get_absolute_url()).context["markers"]
-    assert markers[0]["evolving"] is True and "0.8" in markers[0]["evolving_reason"]
+    assert markers[0]["evolving"] is True and "0.01 → 0.56" in markers[0]["evolving_reason"]
 
 
 def test_worklist_queries_do_not_grow_with_rows(

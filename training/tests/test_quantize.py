@@ -52,6 +52,9 @@ def test_int8_and_fp32_agree_on_the_sample_images_and_their_heatmaps_correlate(
         a, b = fp32.predict(path), int8.predict(path)
         agree += a.label == b.label
         assert max(abs(a.probabilities[c] - b.probabilities[c]) for c in a.probabilities) < 0.15
+        if a.heatmap_raw is None or b.heatmap_raw is None:  # a not-assessable image has none
+            assert a.heatmap_raw is None and b.heatmap_raw is None
+            continue
         assert np.corrcoef(a.heatmap_raw.ravel(), b.heatmap_raw.ravel())[0, 1] > 0.9
     assert agree >= len(SAMPLES) - 1, f"top class agrees on {agree} of {len(SAMPLES)}"
 

@@ -48,7 +48,7 @@ def patient_url(patient) -> str:
 def test_lesion_shows_the_evolving_flag_its_reason_and_next_review(api, evolving_lesion):
     body = api.get(lesion_url(evolving_lesion)).json()
     assert body["evolving"] is True
-    assert "malignant probability 0.00 → 0.8" in body["evolving_reason"]
+    assert "malignant probability 0.01 → 0.56" in body["evolving_reason"]
     assert body["evolving_reason"].endswith("between 12 May 2026 and 29 Nov 2026")
     assert body["evolving_since"] is not None
     assert body["next_review_on"] == evolving_lesion.next_review_on.isoformat()
