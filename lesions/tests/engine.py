@@ -12,6 +12,7 @@ import datetime
 
 import pytest
 from django.conf import settings
+from django.db import transaction
 
 from lesions.inference import ServedModelInfo
 from lesions.models import Analysis, Lesion, LesionImage
@@ -39,14 +40,17 @@ def analyse_sample(
     """Upload the committed ``diagnosis`` sample to ``lesion`` and analyse it with the engine."""
     from lesions.inference import heatmap_jpeg
 
-    image: LesionImage = LesionImageFactory(
-        lesion=lesion,
-        image_bytes=sample_bytes(diagnosis),
-        captured_on=captured_on or days_ago(1),
-        **image_options,
-    )
-    analysis = image.analyses.get(status="queued")
-    claim = claim_analysis(analysis_pk=analysis.pk, task_id=f"engine-{analysis.pk}")
+    # Claimed before the upload commits: the task it sends on commit finds the analysis taken,
+    # so a live worker left running by another test (serving another model) cannot race us.
+    with transaction.atomic():
+        image: LesionImage = LesionImageFactory(
+            lesion=lesion,
+            image_bytes=sample_bytes(diagnosis),
+            captured_on=captured_on or days_ago(1),
+            **image_options,
+        )
+        analysis = image.analyses.get(status="queued")
+        claim = claim_analysis(analysis_pk=analysis.pk, task_id=f"engine-{analysis.pk}")
     prediction = engine.predict(sample_bytes(diagnosis), tta=True, heatmap=True)
     assert complete_analysis(
         claim=claim,
