@@ -15,11 +15,14 @@ file, column or value at fault.
 from __future__ import annotations
 
 import csv
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from classifier.labels import CLASS_SETS
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 SPLITS = ("train", "val", "test")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -76,7 +79,7 @@ class LabelledData:
             counts[split]["groups"] = len({s.group for s in samples})
         return {
             "layout": self.layout,
-            "source": self.root,
+            "source": portable_path(self.root),
             "classes": list(self.classes),
             "images": len(self.samples),
             "counts": counts,
@@ -255,3 +258,9 @@ def _load_folder_layout(root: Path, labels: str) -> LabelledData:
         root=str(root),
         excluded=dict(excluded),
     )
+
+
+def portable_path(path: str | Path) -> str:
+    """``path`` relative to the project root: a model card must not name one machine's folders
+    (the shared data sits beside the checkout, so this reads ``../shared/data/...``)."""
+    return os.path.relpath(Path(path).resolve(), PROJECT_ROOT)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from training.data import DataError, load_dataset
+from training.data import PROJECT_ROOT, DataError, load_dataset
 from training.tests.conftest import write_ham_dir
 
 
@@ -106,3 +106,9 @@ def test_isic8_splits_akiec_using_the_isic2019_file(tmp_path, tiny_rows):
     assert labels[akiec[0]] == "scc"
     assert labels[akiec[1]] == "ak"
     assert "akiec" not in labels.values()
+
+
+def test_the_card_names_the_data_relative_to_the_project_not_this_machine(tiny_ham_dir):
+    source = load_dataset(tiny_ham_dir, labels="ham7").summary()["source"]
+    assert not source.startswith("/")
+    assert (PROJECT_ROOT / source).resolve() == tiny_ham_dir.resolve()
