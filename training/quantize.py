@@ -24,6 +24,7 @@ from classifier.artifact import (
     add_export,
     load_gate,
     read_card,
+    read_head_weights,
     sha256_of,
     temp_path,
     usable_export,
@@ -101,54 +102,74 @@ def quantize_artifact(
         add_export(directory)
         card = read_card(directory)
         fp32_path = usable_export(directory, card)
+    test = data.in_split("test")
+    if not test:  # checked first: a run that cannot be compared changes nothing
+        raise DataError(f"{data.root}: the int8 comparison needs a test split")
     samples = calibration_samples(data, images, seed=seed)
     log(f"int8: calibrating activation ranges on {len(samples)} train images")
+    # Quantized and scored under a temporary name; the file and the card change together at
+    # the end, so an interrupted or failed run leaves the artifact as it was.
     temp = temp_path(directory, INT8_ONNX_FILE)
     try:
         quantize_int8(fp32_path, temp, calibration_batches(samples, card))
+        comparison = compare_on_test(
+            directory, card, {"fp32": fp32_path, "int8": temp}, test, progress=progress
+        )
+        served, reason = within_tolerance(comparison, tolerance)
+        entry = {
+            "file": INT8_ONNX_FILE,
+            "sha256": sha256_of(temp),
+            "weights_sha256": card.weights_sha256,
+            "fp32_sha256": card.onnx["sha256"],
+            "method": (
+                "ONNX Runtime static quantization: QDQ, per-channel int8 weights, uint8 "
+                "activations, min/max ranges"
+            ),
+            "calibration": {
+                "images": len(samples),
+                "split": "train",
+                "selection": f"class-stratified, seed {seed}",
+            },
+            "comparison": comparison,
+            "served": served,
+            "reason": reason,
+        }
         os.replace(temp, directory / INT8_ONNX_FILE)
+        card.onnx_int8 = entry
+        write_card(card, directory)
     finally:
         temp.unlink(missing_ok=True)
-    entry = {
-        "file": INT8_ONNX_FILE,
-        "sha256": sha256_of(directory / INT8_ONNX_FILE),
-        "weights_sha256": card.weights_sha256,
-        "fp32_sha256": card.onnx["sha256"],
-        "method": (
-            "ONNX Runtime static quantization: QDQ, per-channel int8 weights, uint8 "
-            "activations, min/max ranges"
-        ),
-        "calibration": {
-            "images": len(samples),
-            "split": "train",
-            "selection": f"class-stratified, seed {seed}",
-        },
-    }
-    card.onnx_int8 = entry | {"served": False}  # readable by the comparison's predictors
-    write_card(card, directory)
-    entry["comparison"] = compare_on_test(directory, data=data, progress=progress)
-    served, reason = within_tolerance(entry["comparison"], tolerance)
-    entry.update({"served": served, "reason": reason})
-    card = read_card(directory)
-    card.onnx_int8 = entry
-    write_card(card, directory)
     log(f"int8: {reason}")
     return entry
 
 
-def compare_on_test(directory: Path, *, data: LabelledData, progress: bool = True) -> dict:
-    """fp32 and int8 exports scored as served on the test split, and how they agree."""
-    card = read_card(directory)
+def compare_on_test(
+    directory: Path,
+    card: ModelCard,
+    exports: dict[str, Path],
+    samples: list[Sample],
+    *,
+    progress: bool = True,
+) -> dict:
+    """The fp32 and int8 exports scored as served on the test ``samples``, and how they agree."""
     index = {code: i for i, code in enumerate(card.classes)}
-    samples = data.in_split("test")
-    if not samples:
-        raise DataError(f"{data.root}: the int8 comparison needs a test split")
+    unknown = sorted({s.label for s in samples} - set(index))
+    if unknown:
+        raise DataError(f"classes {', '.join(unknown)} are not among the model's {card.classes}")
     labels = np.array([index[s.label] for s in samples], dtype=np.int64)
     groups = np.array([s.group for s in samples])
     gate = load_gate(directory, card)
+    head_weights = read_head_weights(directory, card)
     figures, top = {}, {}
-    for precision in ("fp32", "int8"):
-        predictor = Predictor.from_artifact(directory, backend=f"onnx-{precision}")
+    for precision, path in exports.items():
+        predictor = Predictor(
+            None,
+            card,
+            backend=f"onnx-{precision}",
+            onnx_file=path,
+            head_weights=head_weights,
+            gate=gate,
+        )
         outputs = split_outputs(
             predictor, samples, views=VIEWS, cache_dir=None, progress=progress, desc=precision
         )

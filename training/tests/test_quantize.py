@@ -18,6 +18,7 @@ from classifier.predictor import Predictor
 from training.data import load_dataset
 from training.quantize import Tolerance, calibration_samples, within_tolerance
 from training.splits import ensure_split
+from training.tests.conftest import write_ham_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = REPO_ROOT / "classifier" / "default_model"
@@ -136,3 +137,19 @@ def test_quantize_model_writes_a_checked_int8_export_and_its_comparison(tmp_path
 def test_quantize_model_needs_a_model_directory(tiny_ham_dir):
     with pytest.raises(CommandError, match="model"):
         call_command("quantize_model", data=str(tiny_ham_dir), stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_a_run_that_cannot_compare_leaves_the_artifact_as_it_was(tmp_path, tiny_rows):
+    model = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL, model)
+    card_before = (model / "card.json").read_bytes()
+    int8_before = (model / INT8_ONNX_FILE).read_bytes()
+    no_test = write_ham_dir(tmp_path / "no_test", [r for r in tiny_rows if r["split"] != "test"])
+    with pytest.raises(CommandError, match="needs a test split"):
+        call_command(
+            "quantize_model", data=str(no_test), model=str(model), images=7, stdout=io.StringIO()
+        )
+    assert (model / "card.json").read_bytes() == card_before
+    assert (model / INT8_ONNX_FILE).read_bytes() == int8_before
+    assert not [p for p in model.iterdir() if p.name.startswith(".")]  # no temporary files
