@@ -4,8 +4,10 @@ The card records everything inference needs to reproduce training (architecture,
 classes, input size, normalisation, preprocessing, temperature, thresholds) plus
 the sha256 of the weights, which is checked on every load. Beside them: the ONNX
 exports (``model.onnx`` fp32, ``model.int8.onnx``) and the gate statistics, each
-with its sha256 in the card. This module manages those files; making an export
-is ``classifier.onnx_backend``'s job (imported one way: from here).
+with its sha256 in the card. An export's bytes differ between CPUs, so an export
+whose bytes differ from the recorded ones is accepted when it reproduces the card's
+reference outputs (``classifier.export_check``). This module manages those files;
+making an export is ``classifier.onnx_backend``'s job (imported one way: from here).
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from classifier.errors import ArtifactError, EngineError
+from classifier.export_check import (
+    FP32_ATOL,
+    check_behaviour,
+    reference_entry,
+    reference_inputs,
+)
 from classifier.preprocessing import DataConfig, PreprocessConfig
 
 if TYPE_CHECKING:  # torch is imported only where weights are touched
@@ -57,8 +65,9 @@ class ModelCard:
     weights_sha256: str = ""
     format_version: int = FORMAT_VERSION
     # Added by this engine (optional for readers): the ONNX export of the same weights,
-    # {"file", "sha256", "weights_sha256", "opset", "fast_cam", "head_weight_key"};
-    # {} when the artifact has none.
+    # {"file", "sha256", "weights_sha256", "opset", "fast_cam", "head_weight_key",
+    # "reference"}; {} when the artifact has none. "reference" holds the logits the export
+    # must reproduce on seeded inputs (classifier.export_check); older cards lack it.
     onnx: dict = field(default_factory=dict)
     # The int8 export (training.quantize): the same keys as ``onnx`` plus the calibration
     # images, the fp32-vs-int8 comparison on test and ``served`` (int8 is served only when
@@ -237,6 +246,9 @@ def onnx_card_entry(model: nn.Module, card: ModelCard, path: Path) -> dict:
         head = model.get_classifier()
         prefix = next(name for name, module in model.named_modules() if module is head)
         head_key = f"{prefix}.weight"
+    reference = pytorch_reference(model, card)
+    # A fresh export must already behave like the weights it came from.
+    check_behaviour(path, reference, card.input_size, card.mean, card.std)
     return {
         "file": ONNX_FILE,
         "sha256": sha256_of(path),
@@ -244,15 +256,33 @@ def onnx_card_entry(model: nn.Module, card: ModelCard, path: Path) -> dict:
         "opset": OPSET,
         "fast_cam": fast_cam,
         "head_weight_key": head_key,
+        "reference": reference,
     }
+
+
+def pytorch_reference(model: nn.Module, card: ModelCard) -> dict:
+    """The PyTorch model's logits on the reference inputs: what any fp32 export must give."""
+    import torch
+
+    inputs = torch.from_numpy(reference_inputs(card.input_size, card.mean, card.std))
+    parameter = next(model.parameters())
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = model(inputs.to(parameter.device, parameter.dtype)).float().cpu().numpy()
+    finally:
+        model.train(was_training)
+    return reference_entry(logits, atol=FP32_ATOL, source="pytorch")
 
 
 def add_export(directory: Path) -> dict:
     """Write ``model.onnx`` for an artifact's weights; returns the card's ``onnx`` entry.
 
-    The export is deterministic for the pinned torch, so when the card already records
-    one (a committed artifact ships the card, not the 13 MB file), the new file must hash
-    to the recorded sha256; otherwise it is recorded as a new entry.
+    When the card already records an export of these weights (a committed artifact ships
+    the card, not the 13 MB file), the new file must behave like it: the same bytes, or
+    the recorded reference outputs within their tolerance (bytes differ between CPUs).
+    The card is then left as it is; otherwise the export is recorded as a new entry.
     """
     from classifier.onnx_backend import export_onnx
 
@@ -265,10 +295,14 @@ def add_export(directory: Path) -> dict:
         entry = onnx_card_entry(model, card, temp)
         if recorded.get("weights_sha256") == card.weights_sha256 and recorded.get("sha256"):
             if entry["sha256"] != recorded["sha256"]:
-                raise ArtifactError(
-                    f"the ONNX export of {directory} hashes to {entry['sha256'][:12]}…, the card "
-                    f"records {recorded['sha256'][:12]}…: was it made with another torch version?"
-                )
+                if not recorded.get("reference"):
+                    raise ArtifactError(
+                        f"the ONNX export of {directory} hashes to {entry['sha256'][:12]}…, the "
+                        f"card records {recorded['sha256'][:12]}… and no reference outputs to "
+                        "check it by: re-export it with `manage.py export_onnx --model DIR` "
+                        "on a copy and register that"
+                    )
+                check_behaviour(temp, recorded["reference"], card.input_size, card.mean, card.std)
             os.replace(temp, directory / ONNX_FILE)
             return recorded
         card.onnx = entry
@@ -282,15 +316,23 @@ def add_export(directory: Path) -> dict:
 def usable_export(directory: Path, card: ModelCard, *, int8: bool = False) -> Path | None:
     """The artifact's fp32 (or int8) ONNX file if it was exported from these very weights.
 
-    A missing or stale export returns None (the caller falls back); an export whose
-    bytes do not match its recorded sha256 is corrupt: ArtifactError.
+    A missing or stale export returns None (the caller falls back). An export is
+    verified by its bytes (the recorded sha256) or, when they differ, by its behaviour
+    (the card's reference outputs, see ``classifier.export_check``); one that meets
+    neither is corrupt: ArtifactError.
     """
     entry = (card.onnx_int8 if int8 else card.onnx) or {}
     path = Path(directory) / str(entry.get("file", ""))
     if not entry or not path.is_file() or entry.get("weights_sha256") != card.weights_sha256:
         return None
-    if sha256_of(path) != entry.get("sha256"):
-        raise ArtifactError(f"{path} is corrupt or was replaced: sha256 does not match the card")
+    if sha256_of(path) == entry.get("sha256"):
+        return path
+    if not entry.get("reference"):
+        raise ArtifactError(
+            f"{path} is corrupt or was replaced: its sha256 does not match the card, which "
+            "records no reference outputs to check it by"
+        )
+    check_behaviour(path, entry["reference"], card.input_size, card.mean, card.std)
     return path
 
 

@@ -31,6 +31,7 @@ from classifier.artifact import (
     write_card,
 )
 from classifier.calibration import combine_views
+from classifier.export_check import INT8_ATOL, export_logits, reference_entry, reference_inputs
 from classifier.onnx_backend import quantize_int8
 from classifier.predictor import Predictor
 from classifier.preprocessing import normalise
@@ -116,6 +117,10 @@ def quantize_artifact(
             directory, card, {"fp32": fp32_path, "int8": temp}, test, progress=progress
         )
         served, reason = within_tolerance(comparison, tolerance)
+        inputs = reference_inputs(card.input_size, card.mean, card.std)
+        reference = reference_entry(
+            export_logits(temp, inputs), atol=INT8_ATOL, source="the int8 export when made"
+        )
         entry = {
             "file": INT8_ONNX_FILE,
             "sha256": sha256_of(temp),
@@ -133,6 +138,7 @@ def quantize_artifact(
             "comparison": comparison,
             "served": served,
             "reason": reason,
+            "reference": reference,
         }
         os.replace(temp, directory / INT8_ONNX_FILE)
         card.onnx_int8 = entry

@@ -14,6 +14,7 @@ from lesions.tests.browser import browser_marks
 from lesions.tests.factories import TEST_PASSWORD, ClinicianFactory, LesionFactory
 from lesions.tests.images import sample_path
 from lesions.tests.workers import (
+    PROCESS_DEADLINE,
     RedisServer,
     WorkerStack,
     celery_app_broker,
@@ -73,13 +74,13 @@ def test_melanoma_after_a_naevus_is_flagged_compared_and_reviewed(
 
     today = datetime.date.today()
     upload(page, sample_path("nv"), today - datetime.timedelta(days=200))
-    wait_until(analyses_done(1), timeout=90)
+    wait_until(analyses_done(1), timeout=PROCESS_DEADLINE)
     upload(page, sample_path("mel"), today)
-    wait_until(analyses_done(2), timeout=90)
+    wait_until(analyses_done(2), timeout=PROCESS_DEADLINE)
     # Without a reload, the panel beside the new result opens for review and shows the change.
     melanoma = Analysis.objects.get(image__lesion=lesion, top_class="mel")
     panel = page.locator(f'[data-review-panel="{melanoma.image_id}"][data-review-status="done"]')
-    expect(panel).to_be_visible(timeout=30_000)
+    expect(panel).to_be_visible(timeout=PROCESS_DEADLINE * 1000)
     expect(panel.locator("[data-change]")).to_contain_text("risk Low → High")
 
     # The lesion page: evolving, with the reason and the dates.

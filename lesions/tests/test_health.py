@@ -13,6 +13,7 @@ from dermascan_site import health
 from lesions.models import DeviceToken, WorkerHeartbeat
 from lesions.tests.factories import LesionImageFactory
 from lesions.tests.workers import (
+    PROCESS_DEADLINE,
     REDIS_SERVER,
     RedisServer,
     celery_app_broker,
@@ -159,7 +160,7 @@ def test_a_real_worker_writes_its_heartbeat(client, served_model, inference_work
         health.remembered_broker.forget()
         return client.get(reverse("health")).status_code == 200
 
-    wait_until(healthy, timeout=30, interval=0.5)
+    wait_until(healthy, timeout=PROCESS_DEADLINE, interval=0.5)
     body = staff_client.get(reverse("health")).json()
     assert any(worker["name"].startswith("shared@") for worker in body["workers"])
     assert any("inference" in worker["queues"] for worker in body["workers"])
@@ -178,7 +179,7 @@ def test_a_worker_reports_the_backend_its_processes_serve(staff_client, settings
         workers = staff_client.get(reverse("health")).json()["workers"]
         return [w for w in workers if w["name"].startswith("fresh@") and w["backend"]]
 
-    [worker] = wait_until(reported, timeout=60, interval=0.5)
+    [worker] = wait_until(reported, timeout=PROCESS_DEADLINE, interval=0.5)
     from classifier.artifact import read_card
 
     # A CPU worker serves the artifact's ONNX export, without PyTorch

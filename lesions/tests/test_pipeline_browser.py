@@ -10,7 +10,7 @@ from lesions.models import Analysis
 from lesions.tests.browser import browser_marks
 from lesions.tests.factories import TEST_PASSWORD, ClinicianFactory, LesionFactory
 from lesions.tests.images import sample_path
-from lesions.tests.workers import requires_worker_stack
+from lesions.tests.workers import PROCESS_DEADLINE, requires_worker_stack
 
 pytestmark = [
     *browser_marks,
@@ -55,7 +55,7 @@ def test_result_card_appears_without_reloading_the_page(
 
     # The worker finishes; the poller swaps the finished card in.
     result = page.locator('[data-analysis-status="done"]')
-    expect(result).to_be_visible(timeout=45_000)
+    expect(result).to_be_visible(timeout=PROCESS_DEADLINE * 1000)
     assert page.evaluate("window.stillTheSamePage") is True  # no reload happened
     analysis = Analysis.objects.get(image__lesion=lesion)
     assert analysis.status == "done"

@@ -14,7 +14,12 @@ from django.urls import reverse
 from lesions.models import Analysis, AnalysisStatus, LesionImage
 from lesions.tests.factories import LesionFactory, LesionImageFactory, days_ago
 from lesions.tests.images import sample_bytes, sample_path
-from lesions.tests.workers import database_url_of_tests, requires_worker_stack, wait_until
+from lesions.tests.workers import (
+    PROCESS_DEADLINE,
+    database_url_of_tests,
+    requires_worker_stack,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), *requires_worker_stack()]
 
@@ -52,7 +57,7 @@ def test_worker_killed_mid_task_leaves_the_analysis_to_be_done_exactly_once(
             ).fetchone()[0]
             return waiting > 0
 
-        wait_until(worker_is_blocked, timeout=30)
+        wait_until(worker_is_blocked, timeout=PROCESS_DEADLINE)
         first.kill()  # SIGKILL to the main process and its pool child: no cleanup at all
     finally:
         blocker.rollback()
@@ -60,14 +65,16 @@ def test_worker_killed_mid_task_leaves_the_analysis_to_be_done_exactly_once(
 
     # The dead worker's claim still reaches the database: the row is left running,
     # owned by nobody, exactly as if the worker had died later in the task.
-    orphan = wait_for_status(analysis.pk, {AnalysisStatus.RUNNING}, timeout=10)
+    orphan = wait_for_status(analysis.pk, {AnalysisStatus.RUNNING}, timeout=PROCESS_DEADLINE)
     assert orphan.attempts == 1
     time.sleep(1)
     assert Analysis.objects.get(pk=analysis.pk).status == AnalysisStatus.RUNNING
 
     second = worker_stack.start_worker("second")
     # Redis hands the unacknowledged message out again after the visibility timeout.
-    done = wait_for_status(analysis.pk, {AnalysisStatus.DONE, AnalysisStatus.FAILED}, timeout=60)
+    done = wait_for_status(
+        analysis.pk, {AnalysisStatus.DONE, AnalysisStatus.FAILED}, timeout=PROCESS_DEADLINE
+    )
 
     assert done.status == AnalysisStatus.DONE, done.failure_reason
     assert done.attempts == 2  # claimed by the killed worker, then by the new one
@@ -106,7 +113,9 @@ def test_upload_while_redis_is_down_is_analysed_after_redis_is_back(
     assert Analysis.objects.get(pk=analysis.pk).status == AnalysisStatus.QUEUED
     worker_stack.redis.start()  # same port, empty: the task that was never sent is not there
 
-    done = wait_for_status(analysis.pk, {AnalysisStatus.DONE, AnalysisStatus.FAILED}, timeout=90)
+    done = wait_for_status(
+        analysis.pk, {AnalysisStatus.DONE, AnalysisStatus.FAILED}, timeout=PROCESS_DEADLINE
+    )
 
     assert done.status == AnalysisStatus.DONE, done.failure_reason
     assert done.attempts == 1

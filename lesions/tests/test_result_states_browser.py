@@ -13,6 +13,7 @@ from lesions.models import Analysis
 from lesions.tests.browser import browser_marks
 from lesions.tests.factories import TEST_PASSWORD, ClinicianFactory, LesionFactory
 from lesions.tests.workers import (
+    PROCESS_DEADLINE,
     RedisServer,
     WorkerStack,
     celery_app_broker,
@@ -57,7 +58,9 @@ def _log_in_and_upload(page, live_server, path: Path) -> Analysis:
     expect(page.get_by_role("heading", name="Back, left")).to_be_visible()
     page.get_by_label("Image (JPEG or PNG, at most 20 MB)").set_input_files(str(path))
     page.get_by_role("button", name="Upload").click()
-    expect(page.locator('[data-analysis-status="done"]')).to_be_visible(timeout=60_000)
+    expect(page.locator('[data-analysis-status="done"]')).to_be_visible(
+        timeout=PROCESS_DEADLINE * 1000
+    )
     return Analysis.objects.get(image__lesion=lesion)
 
 

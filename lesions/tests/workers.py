@@ -115,6 +115,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# How long a test waits for another process (a worker, a server) to reach a state. It is
+# a deadline, not a delay: waits end as soon as the state is reached, so a generous one
+# costs nothing when the machine is quiet and spares a false failure when it is loaded.
+PROCESS_DEADLINE = float(os.environ.get("DERMASCAN_TEST_PROCESS_DEADLINE", "180"))
+
+
 def wait_until(condition: Callable[[], Any], *, timeout: float, interval: float = 0.1) -> Any:
     """Poll ``condition`` until it returns something truthy; fail the test on timeout."""
     deadline = time.monotonic() + timeout

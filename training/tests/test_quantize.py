@@ -14,7 +14,9 @@ from django.core.management.base import CommandError
 
 from classifier.artifact import INT8_ONNX_FILE, read_card, sha256_of, usable_export, write_card
 from classifier.errors import ArtifactError, EngineError
+from classifier.export_check import INT8_ATOL
 from classifier.predictor import Predictor
+from classifier.tests.test_export_check import scale_head_weights
 from training.data import load_dataset
 from training.quantize import Tolerance, calibration_samples, within_tolerance
 from training.splits import ensure_split
@@ -37,7 +39,7 @@ def default_predictors():
 
 def test_the_committed_default_serves_a_verified_export_without_torch():
     card = read_card(DEFAULT_MODEL)
-    assert usable_export(DEFAULT_MODEL, card) is not None  # sha256 checked against the card
+    assert usable_export(DEFAULT_MODEL, card) is not None  # its bytes or its outputs checked
     assert usable_export(DEFAULT_MODEL, card, int8=True) is not None
     served = Predictor.from_artifact(DEFAULT_MODEL, device="cpu")
     expected = "onnx-int8" if card.onnx_int8.get("served") else "onnx"
@@ -123,11 +125,10 @@ def test_quantize_model_writes_a_checked_int8_export_and_its_comparison(tmp_path
         write_card(card, model)
         assert Predictor.from_artifact(model, device="cpu").backend_name == backend
 
-    # A damaged int8 file is refused, not served
-    data = bytearray((model / INT8_ONNX_FILE).read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    (model / INT8_ONNX_FILE).write_bytes(bytes(data))
-    with pytest.raises(ArtifactError, match="sha256"):
+    # An int8 file that computes something else is refused, not served
+    assert entry["reference"]["atol"] == INT8_ATOL
+    scale_head_weights(model / INT8_ONNX_FILE, 1.5)
+    with pytest.raises(ArtifactError, match="does not reproduce the card's reference outputs"):
         Predictor.from_artifact(model, backend="onnx-int8")
     (model / INT8_ONNX_FILE).unlink()
     with pytest.raises(EngineError, match="no current int8 export"):

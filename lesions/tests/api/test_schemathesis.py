@@ -16,7 +16,7 @@ import pytest
 from lesions.models import WorkerHeartbeat
 from lesions.tests.api.conftest import token_for
 from lesions.tests.factories import ClinicianFactory, LesionImageFactory
-from lesions.tests.workers import requires_worker_stack, wait_until
+from lesions.tests.workers import PROCESS_DEADLINE, requires_worker_stack, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), *requires_worker_stack()]
 
@@ -33,7 +33,7 @@ def test_no_server_errors_and_every_response_matches_the_schema(
     token = token_for(clinician, "schemathesis")
     # The health check answers 503 until the worker's heartbeat is back after the last
     # test emptied the tables; schemathesis counts any 5xx as a failure.
-    wait_until(WorkerHeartbeat.objects.exists, timeout=30)
+    wait_until(WorkerHeartbeat.objects.exists, timeout=PROCESS_DEADLINE)
     st = Path(sys.executable).with_name("st")
     result = subprocess.run(
         [str(st), "run", f"{live_server.url}/api/schema/?format=json"]
