@@ -14,7 +14,13 @@ from classifier.models import ModelVersion
 from classifier.registry import served_model, version_directory
 
 # Only these files of an artifact are ever served over HTTP (never weights or other files).
-FIGURE_NAMES = ("confusion_matrix", "roc_curves", "reliability_diagram", "training_curves")
+FIGURE_NAMES = (
+    "confusion_matrix",
+    "roc_curves",
+    "reliability_diagram",
+    "training_curves",
+    "domain_comparison",
+)
 
 
 @dataclass(frozen=True)

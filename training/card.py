@@ -146,6 +146,7 @@ def render_markdown(card: ModelCard) -> str:
             training.get("published_comparison", PUBLISHED_COMPARISON),
             "",
         ]
+    lines += _external_section(metrics)
     lines += _exports_section(card)
     for title, key in (("Ablations", "ablations"), ("What a further step would need", "next")):
         if training.get(key):
@@ -194,6 +195,138 @@ def _exports_section(card: ModelCard) -> list[str]:
                 f"{_fmt(row['melanoma_high_sensitivity'])} |"
             )
     return [*lines, ""]
+
+
+# The external report's figures (training.external), in the order the card shows them.
+EXTERNAL_ROWS = (
+    ("melanoma_auc", "melanoma AUC (melanoma probability as the score)"),
+    ("sensitivity_at_specificity_80", "melanoma sensitivity at specificity 0.80"),
+    ("melanoma_high", "melanomas High"),
+    ("melanoma_high_or_moderate", "melanomas High or Moderate"),
+    ("nevus_high", "nevi High (false alarms)"),
+    ("nevus_high_or_moderate", "nevi High or Moderate"),
+    ("nevus_low", "nevi Low"),
+    ("not_assessable", "not assessable"),
+    ("inconclusive", "inconclusive"),
+)
+
+
+def _external_section(metrics: dict) -> list[str]:
+    """Melanoma vs nevus on other clinics' images, and how those images differ from HAM's."""
+    external = metrics.get("external") or {}
+    if not external:
+        return []
+    domain = metrics.get("domain_comparison") or {}
+    lines = [
+        "## Images from other clinics",
+        "",
+        "Melanoma vs nevus on images from other clinics and dermatoscopes, scored as served "
+        "(the backend a worker uses, TTA, the card's temperature, thresholds and gate); "
+        "nothing was fitted on these images. A not-assessable image counts as not "
+        "flagged. Intervals: 95 %, bootstrap by image for the external sets (each image is a "
+        "different lesion), by lesion for HAM10000.",
+        "",
+    ]
+    for name, entry in external.items():
+        same_set = domain.get("external") == name
+        reference = domain.get("reference_melanoma_vs_nevus") if same_set else None
+        header = f"| figure | {name} ({_counts(entry)}) |"
+        if reference:
+            header += f" {domain['reference']}, melanomas and nevi ({_counts(reference)}) |"
+        lines += [header, "| --- | ---: |" + (" ---: |" if reference else "")]
+        for key, label in EXTERNAL_ROWS:
+            cells = [_cell(entry, key)] + ([_cell(reference, key)] if reference else [])
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            f"Backend {entry.get('backend')}, {entry.get('tta_views')} TTA views; measured "
+            f"{entry.get('measured_at', 'n/a')} with "
+            f"`{entry.get('command', 'manage.py evaluate_model --external')}`.",
+            "",
+        ]
+    if domain:
+        lines += _domain_lines(domain)
+    return lines
+
+
+def _domain_lines(domain: dict) -> list[str]:
+    ref, ext = domain["reference"], domain["external"]
+    lines = [
+        "### How the images differ",
+        "",
+        f"The same measurements on the melanomas and nevi of {ref} and on {ext}, on the stored "
+        "images before the model's preprocessing (training/domain.py). KS: "
+        "Kolmogorov-Smirnov statistic (0: same distribution, 1: disjoint); SMD: standardised "
+        f"mean difference, {ext} minus {ref}.",
+        "",
+        f"| figure | {ref} mean (sd) | {ext} mean (sd) | KS | SMD |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    rows = list(domain.get("figures") or [])
+    gate = domain.get("gate_distance")
+    if gate:
+        rows.append(
+            {"label": "served gate: feature distance", "reference_mel_nv": gate["reference_mel_nv"]}
+            | {"external": gate["external"], "ks": gate["ks"], "smd": gate["smd"]}
+        )
+    for row in rows:
+        a, b = row["reference_mel_nv"], row["external"]
+        lines.append(
+            f"| {row['label']} | {_fmt(a.get('mean'), 2)} ({_fmt(a.get('sd'), 2)}) | "
+            f"{_fmt(b.get('mean'), 2)} ({_fmt(b.get('sd'), 2)}) | {_fmt(row['ks'], 2)} | "
+            f"{_fmt(row['smd'], 2)} |"
+        )
+    lines.append("")
+    vignetted = domain.get("vignetted_share") or {}
+    mix = domain.get("case_mix") or {}
+    check = domain.get("segmentation_check") or {}
+    if vignetted:
+        lines.append(
+            f"- Vignetted (more than half of the corners dark): {_pct(vignetted.get('external'))} "
+            f"of {ext} against {_pct(vignetted.get('reference_mel_nv'))} of {ref}'s melanomas "
+            "and nevi."
+        )
+    if check:
+        lines.append(
+            f"- Lesion fraction from {ref}'s hand masks: mean "
+            f"{_fmt(check['lesion_fraction_mask_mel_nv'].get('mean'))} (melanomas and nevi). "
+            f"The Otsu segmentation used on both sets agrees with them at a median Dice of "
+            f"{_fmt(check.get('dice_median'))} (mean {_fmt(check.get('dice_mean'))}; correlation "
+            f"of the fractions {_fmt(check.get('correlation'))}); it leaves out the faint rim "
+            "the hand masks include, so only Otsu is compared with Otsu."
+        )
+    if mix:
+        share = {side: _pct(mix[side].get("melanoma_share_of_mel_nv")) for side in mix}
+        counts = mix["reference"].get("counts") or {}
+        others = sum(n for code, n in counts.items() if code not in ("mel", "nv"))
+        lines.append(
+            f"- Case mix: melanomas are {share['external']} of {ext}'s melanomas and nevi, "
+            f"{share['reference']} of {ref}'s; {ref} also holds {others} images of other "
+            "classes, which the image figures above leave out."
+        )
+    if gate:
+        lines.append(
+            f"- The gate's feature distance (threshold {_fmt(gate.get('threshold'))}): median "
+            f"{_fmt(gate['external'].get('median'))} on {ext} against "
+            f"{_fmt(gate['reference_mel_nv'].get('median'))}; above the threshold (not "
+            f"assessable): {_pct(gate['external'].get('above_threshold'))} against "
+            f"{_pct(gate['reference_mel_nv'].get('above_threshold'))}."
+        )
+    if domain.get("figure"):
+        lines += ["", f"![domain comparison]({domain['figure']})"]
+    return [*lines, ""]
+
+
+def _counts(entry: dict) -> str:
+    return f"{entry.get('images')} images: {entry.get('melanomas')} mel, {entry.get('nevi')} nv"
+
+
+def _cell(entry: dict, key: str) -> str:
+    return f"{_fmt(entry.get(key))}{_interval(entry.get('intervals_95') or {}, key)}"
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
 
 
 def _interval(intervals: dict, key: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from sklearn.metrics import (
     accuracy_score,
@@ -121,3 +123,36 @@ def classification_metrics(probs: np.ndarray, labels: np.ndarray, classes: list[
             **operating_points(probs[:, melanoma], positive),
         }
     return metrics
+
+
+def bootstrap_intervals(
+    statistic: Callable[[np.ndarray], dict[str, float | None]],
+    groups: np.ndarray,
+    *,
+    rounds: int = 1000,
+    seed: int = 0,
+) -> dict[str, list[float] | None]:
+    """95 % percentile intervals of the figures ``statistic(rows)`` returns, over resamples.
+
+    Whole groups are drawn with replacement (a lesion's images stay together, as in
+    training.evaluation.grouped_bootstrap); pass one group per image where every image is
+    a different lesion. A draw in which a figure is undefined (None: an AUC without both
+    classes) is left out of that figure's interval only.
+    """
+    _, group_index = np.unique(np.asarray(groups), return_inverse=True)
+    members = [np.flatnonzero(group_index == g) for g in range(group_index.max(initial=-1) + 1)]
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        chosen = rng.integers(0, len(members), len(members))
+        rows = np.concatenate([members[g] for g in chosen]) if members else np.zeros(0, int)
+        for name, value in statistic(rows).items():
+            values = draws.setdefault(name, [])
+            if value is not None and np.isfinite(value):
+                values.append(float(value))
+    return {
+        name: [float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))]
+        if values
+        else None
+        for name, values in draws.items()
+    }

@@ -1,8 +1,15 @@
-"""python manage.py evaluate_model --data DIR [--split test] [--model PATH | --version N]."""
+"""python manage.py evaluate_model --data DIR [--split test] [--model PATH | --version N].
+
+``--external DIR`` scores a folder of images from other clinics as melanoma vs nevus instead,
+through the workers' backend; ``--compare-domains`` adds how its images differ from
+``--data``'s ``--split``; ``--write-card`` stores both in the card.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 from django.conf import settings
@@ -10,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from classifier.errors import EngineError
 from classifier.labels import class_set_of
-from training.data import DataError, load_dataset
+from training.data import DataError, load_dataset, portable_path
 
 
 class Command(BaseCommand):
@@ -19,7 +26,9 @@ class Command(BaseCommand):
         "and not-assessable gate, 8 TTA views; nothing is fitted on the evaluated images. "
         "Reports classification metrics with lesion-grouped bootstrap 95 % intervals, the "
         "operating point's sensitivity/specificity, the risk policy's confusion and the "
-        "not-assessable rate. A data set without a split column is evaluated whole."
+        "not-assessable rate. A data set without a split column is evaluated whole. "
+        "--external DIR scores images from other clinics (labels.csv + images/) as melanoma "
+        "vs nevus through the workers' backend, with image-level bootstrap intervals."
     )
 
     def add_base_argument(self, parser, *args, **kwargs):
@@ -28,6 +37,8 @@ class Command(BaseCommand):
         super().add_base_argument(parser, *args, **kwargs)
 
     def add_arguments(self, parser):
+        from classifier.predictor import BACKENDS
+
         parser.add_argument("--data", default=None, help="default: settings.DERMASCAN_DATA_DIR")
         parser.add_argument(
             "--split",
@@ -48,6 +59,32 @@ class Command(BaseCommand):
         )
         parser.add_argument("--bootstrap", type=int, default=1000, help="rounds (0: none)")
         parser.add_argument("--max-images", type=int, default=None, help="cap (smoke tests)")
+        parser.add_argument(
+            "--external",
+            default=None,
+            metavar="DIR",
+            help="score images from other clinics instead: DIR/labels.csv (image_id,dx with dx "
+            "mel or nv) and DIR/images/<image_id>.jpg, as melanoma vs nevus; fits nothing",
+        )
+        parser.add_argument(
+            "--compare-domains",
+            action="store_true",
+            help="with --external: how its images differ from --data's --split (colour, "
+            "brightness, sharpness, dark corners, lesion size, case mix, gate distance)",
+        )
+        parser.add_argument(
+            "--write-card",
+            action="store_true",
+            help="with --external: store the figures in card.json (metrics.external, "
+            "metrics.domain_comparison), re-render card.md, draw the figure into the artifact",
+        )
+        parser.add_argument(
+            "--backend",
+            default=None,
+            choices=BACKENDS,
+            help="default: the workers' (DERMASCAN_INFERENCE_BACKEND) with --external, torch "
+            "otherwise",
+        )
 
     def handle(self, *args, **options):
         import numpy as np
@@ -57,11 +94,16 @@ class Command(BaseCommand):
         from training.evaluation import served_metrics
         from training.served import split_outputs
 
+        if options["external"]:
+            return self._handle_external(options)
+        for flag in ("compare_domains", "write_card"):
+            if options[flag]:
+                raise CommandError(f"--{flag.replace('_', '-')} goes with --external")
         directory = self._artifact_dir(options)
         quiet = options["json"]
         data_dir = Path(options["data"] or settings.DERMASCAN_DATA_DIR)
         try:
-            predictor = Predictor.from_artifact(directory, backend="torch")
+            predictor = Predictor.from_artifact(directory, backend=options["backend"] or "torch")
             card = predictor.card
             data = load_dataset(data_dir, labels=_class_set_name(card.classes))
             has_split = all(s.split for s in data.samples)
@@ -100,6 +142,122 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(metrics, sort_keys=True))
             return
         self._print_summary(metrics, list(card.classes), card.model_id)
+
+    def _handle_external(self, options) -> None:
+        from classifier.predictor import Predictor
+        from classifier.tta import VIEWS
+        from training.domain import FIGURE_FILE, domain_report
+        from training.external import (
+            external_report,
+            load_external,
+            outputs_as_served,
+            write_to_card,
+        )
+
+        if options["refit"]:
+            raise CommandError("--external is for evaluation only: --refit would fit on it")
+        directory = self._artifact_dir(options)
+        if options["write_card"]:
+            if options["max_images"]:
+                raise CommandError("--write-card records whole folders: drop --max-images")
+            self._refuse_stored_version(options)
+        quiet = options["json"]
+        views = ("identity",) if options["no_tta"] else VIEWS
+        cache_dir = Path(settings.VAR_DIR) / "cache"
+        backend = options["backend"] or settings.DERMASCAN_INFERENCE_BACKEND
+        try:
+            external = load_external(Path(options["external"]))
+            if options["max_images"]:
+                external = replace(external, samples=external.samples[: options["max_images"]])
+            # As a worker loads it: same backend (int8 where the card serves it), same threads.
+            predictor = Predictor.from_artifact(
+                directory, backend=backend, threads=settings.DERMASCAN_INFERENCE_THREADS or None
+            )
+            outputs = outputs_as_served(
+                predictor,
+                external.samples,
+                views=views,
+                cache_dir=cache_dir,
+                progress=not quiet,
+                desc=external.name,
+            )
+            report = external_report(
+                predictor, external, outputs, bootstrap_rounds=options["bootstrap"]
+            )
+            if options["compare_domains"]:
+                data_dir = Path(options["data"] or settings.DERMASCAN_DATA_DIR)
+                # ham7 labels whatever the model's class set: the case mix is the data's own
+                reference = load_dataset(data_dir, labels="ham7")
+                split = options["split"] if all(s.split for s in reference.samples) else "all"
+                figure_dir = directory if options["write_card"] else options["report_dir"]
+                report["domain_comparison"] = domain_report(
+                    predictor,
+                    reference.in_split(split)[: options["max_images"] or None],
+                    external,
+                    outputs,
+                    reference_name=f"{data_dir.resolve().name} {split}",
+                    views=views,
+                    cache_dir=cache_dir,
+                    figure_path=Path(figure_dir) / FIGURE_FILE if figure_dir else None,
+                    bootstrap_rounds=options["bootstrap"],
+                    progress=not quiet,
+                )
+        except (DataError, EngineError) as exc:
+            raise CommandError(str(exc)) from None
+        report["measured_at"] = date.today().isoformat()
+        report["command"] = _external_command(options, report)
+        if options["write_card"]:
+            try:
+                write_to_card(directory, report)
+            except EngineError as exc:
+                raise CommandError(str(exc)) from None
+        if quiet:
+            self.stdout.write(json.dumps(report, sort_keys=True))
+            return
+        self._print_external(report)
+
+    def _refuse_stored_version(self, options) -> None:
+        """A stored version does not change once registered (every machine serves its files)."""
+        from classifier.models import ModelVersion
+        from classifier.registry import active_model_version
+
+        if options["model"]:
+            return
+        version = (
+            ModelVersion.objects.filter(number=options["version"]).first()
+            if options["version"] is not None
+            else active_model_version()
+        )
+        if version is not None and version.is_stored:
+            raise CommandError(
+                f"model version {version.number} is kept in the model store and does not "
+                "change once registered: --write-card needs --model DIR (an artifact folder)"
+            )
+
+    def _print_external(self, report: dict) -> None:
+        from training.card import EXTERNAL_ROWS
+
+        out = self.stdout.write
+        intervals = report.get("intervals_95") or {}
+        out(
+            f"{report['model_id']} ({report['backend']}, {report['tta_views']} TTA views) on "
+            f"{report['external']}: {report['images']} images, {report['melanomas']} melanomas, "
+            f"{report['nevi']} nevi; melanoma vs nevus, as served, nothing fitted"
+        )
+        for key, name in EXTERNAL_ROWS:
+            interval = intervals.get(key)
+            ci = f"  [{_fmt(interval[0])}, {_fmt(interval[1])}]" if interval else ""
+            out(f"  {name:<50} {_fmt(report.get(key))}{ci}")
+        domain = report.get("domain_comparison")
+        if domain:
+            out(f"  domain comparison with {domain['reference']} (mel+nv), largest shifts (KS):")
+            figures = {row["key"]: row for row in domain["figures"]}
+            for key in domain["largest_shifts"]:
+                row = figures[key]
+                out(
+                    f"    {row['label']:<40} {_fmt(row['reference_mel_nv'].get('mean'))} -> "
+                    f"{_fmt(row['external'].get('mean'))}  KS {_fmt(row['ks'])}"
+                )
 
     def _artifact_dir(self, options) -> Path:
         from classifier.errors import ArtifactError
@@ -229,6 +387,31 @@ def refit_report(predictor, data, split, outputs, labels, groups, views, cache_d
         "served": scores(float(predictor.temperature)),
         "refitted": scores(temperature),
     }
+
+
+def _external_command(options: dict, report: dict) -> str:
+    """The command line that reproduces the report (paths as the report names them)."""
+    parts = ["python manage.py evaluate_model", f"--external {report['source']}"]
+    if options["compare_domains"]:
+        data = Path(options["data"] or settings.DERMASCAN_DATA_DIR)
+        parts += [
+            "--compare-domains",
+            f"--data {portable_path(data)}",
+            f"--split {options['split']}",
+        ]
+    if options["model"]:
+        parts.append(f"--model {portable_path(options['model'])}")
+    elif options["version"] is not None:
+        parts.append(f"--version {options['version']}")
+    if options["backend"]:
+        parts.append(f"--backend {options['backend']}")
+    if options["no_tta"]:
+        parts.append("--no-tta")
+    if options["bootstrap"] != 1000:
+        parts.append(f"--bootstrap {options['bootstrap']}")
+    if options["max_images"]:
+        parts.append(f"--max-images {options['max_images']}")
+    return " ".join(parts)
 
 
 def _fmt(value) -> str:
