@@ -37,7 +37,7 @@ def test_only_the_proxy_is_published_and_it_limits_bodies():
     caddyfile = (REPO / "deploy" / "Caddyfile").read_text()
     limit = re.search(r"max_size (\d+)MB", caddyfile)
     assert limit and int(limit.group(1)) * 1024 * 1024 <= settings.DERMASCAN_MAX_REQUEST_BYTES
-    assert "reverse_proxy web:8000" in caddyfile
+    assert "reverse_proxy {$DERMASCAN_UPSTREAM:web:8000}" in caddyfile
     assert "healthcheck" in services["proxy"]
 
 
