@@ -32,6 +32,7 @@ from classifier.export_check import (
     reference_inputs,
 )
 from classifier.preprocessing import DataConfig, PreprocessConfig
+from classifier.tta import VIEWS
 
 if TYPE_CHECKING:  # torch is imported only where weights are touched
     import torch
@@ -79,6 +80,9 @@ class ModelCard:
     # The not-assessable gate (classifier.gate): {"file", "sha256", "threshold", ...} and its
     # measured rejection rates; {} = quality checks only.
     gate: dict = field(default_factory=dict)
+    # The TTA views the model is served with (classifier.tta names), chosen on val by
+    # bench/tta_views.py; older cards: all 8 symmetries of the square.
+    tta_views: list[str] = field(default_factory=lambda: list(VIEWS))
 
     @classmethod
     def for_model(
@@ -117,6 +121,10 @@ class ModelCard:
     @property
     def preprocess_config(self) -> PreprocessConfig:
         return PreprocessConfig.from_dict(self.preprocessing)
+
+    @property
+    def served_views(self) -> tuple[str, ...]:
+        return tuple(self.tta_views)
 
     @property
     def confidence_threshold(self) -> float:
@@ -161,6 +169,12 @@ class ModelCard:
             problems.append("mean and std need three values each, std > 0")
         if int(self.input_size) < 16:
             problems.append(f"input_size {self.input_size} is too small")
+        if (
+            not self.tta_views
+            or set(self.tta_views) - set(VIEWS)
+            or "identity" not in self.tta_views
+        ):
+            problems.append(f"tta_views must be views of {', '.join(VIEWS)}, identity among them")
         if not float(self.temperature) > 0:
             problems.append(f"temperature must be positive, got {self.temperature}")
         try:

@@ -112,8 +112,6 @@ class PreparedImage:
 
 
 class TorchBackend:
-    name = "torch"
-
     def __init__(self, model: nn.Module, device: torch.device) -> None:
         import torch
 
@@ -122,6 +120,11 @@ class TorchBackend:
         self.device = device
         # channels_last is markedly faster for depthwise convs on CPU and on tensor cores.
         self.model.to(memory_format=torch.channels_last)
+
+    @property
+    def name(self) -> str:
+        """What health and the heartbeat report: "torch", or "torch-cuda" on a GPU."""
+        return "torch-cuda" if self.device.type == "cuda" else "torch"
 
     def warm_up(self) -> None:
         pass
@@ -326,7 +329,7 @@ class Predictor:
     def _predict_group(self, images: list, tta: bool, heatmap: bool) -> list[Prediction]:
         """Images whose views share network calls (up to MAX_VIEWS_PER_CALL per call)."""
         prepared = [self.prepare(image) for image in images]
-        views = VIEWS if tta else ("identity",)
+        views = self.card.served_views if tta else ("identity",)
         results = self.view_outputs(prepared, views=views, features=True)
         predictions = []
         for item, (view_probs, features) in zip(prepared, results, strict=True):

@@ -26,7 +26,6 @@ from classifier.operating_point import (
     choose_operating_point,
 )
 from classifier.predictor import Predictor
-from classifier.tta import VIEWS
 from training.data import DataError, LabelledData
 from training.evaluation import not_assessable, operating_point_figures, served_metrics
 from training.served import ServedOutputs, served_outputs, split_outputs
@@ -68,7 +67,8 @@ def calibrate_artifact(
         )
         return outputs, np.array([index[s.label] for s in samples], dtype=np.int64), samples
 
-    val, val_labels, _ = outputs_of("val", VIEWS)
+    served_views = predictor.card.served_views  # scored as the workers will serve it
+    val, val_labels, _ = outputs_of("val", served_views)
     if len(val_labels) == 0:
         raise DataError(f"{data.root}: calibration needs a val split, and it is empty")
     train, train_labels, _ = outputs_of("train", ("identity",))
@@ -102,7 +102,11 @@ def calibrate_artifact(
 
     corpus = nonlesion_corpus()
     corpus_outputs = served_outputs(
-        predictor, [image for _, image in corpus], views=VIEWS, progress=progress, desc="corpus"
+        predictor,
+        [image for _, image in corpus],
+        views=served_views,
+        progress=progress,
+        desc="corpus",
     )
     corpus_rejected = not_assessable(corpus_outputs, gate)
 
@@ -134,7 +138,7 @@ def calibrate_artifact(
     metrics = dict(card.metrics or {})
     test_samples = data.in_split("test")
     if test_samples:
-        test, test_labels, samples = outputs_of("test", VIEWS)
+        test, test_labels, samples = outputs_of("test", served_views)
         # The card's temperature and thresholds are served from here on; score test with them.
         card.metrics = metrics
         test_metrics = served_metrics(

@@ -35,7 +35,6 @@ from classifier.export_check import INT8_ATOL, export_logits, reference_entry, r
 from classifier.onnx_backend import quantize_int8
 from classifier.predictor import Predictor
 from classifier.preprocessing import normalise
-from classifier.tta import VIEWS
 from training.cache import prepare_image
 from training.data import DataError, LabelledData, Sample
 from training.evaluation import served_metrics
@@ -177,7 +176,12 @@ def compare_on_test(
             gate=gate,
         )
         outputs = split_outputs(
-            predictor, samples, views=VIEWS, cache_dir=None, progress=progress, desc=precision
+            predictor,
+            samples,
+            views=card.served_views,
+            cache_dir=None,
+            progress=progress,
+            desc=precision,
         )
         metrics = served_metrics(
             outputs, labels, groups, card=card, gate=gate, split="test", bootstrap_rounds=0

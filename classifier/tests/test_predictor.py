@@ -144,3 +144,38 @@ def test_unknown_backend_is_a_clear_error(untrained_artifact):
 
     with pytest.raises(EngineError, match="Unknown backend"):
         Predictor.from_artifact(untrained_artifact, backend="tensorrt")
+
+
+def test_the_card_decides_which_tta_views_are_served(untrained_artifact, sample_images, tmp_path):
+    import shutil
+
+    from classifier.artifact import write_card
+
+    copy = tmp_path / "two-views"
+    shutil.copytree(untrained_artifact, copy)
+    card = read_card(copy)
+    card.tta_views = ["identity", "rot180"]
+    write_card(card, copy)
+    served = Predictor.from_artifact(copy, device="cpu", backend="torch")
+    result = served.predict(sample_images[0], heatmap=True)
+    [(view_probs, _)] = served.view_outputs(
+        [served.prepare(sample_images[0])], views=("identity", "rot180"), features=False
+    )
+    assert result.tta_views == 2 and result.heatmap is not None
+    expected = dict(zip(served.classes, view_probs.mean(axis=0), strict=True))
+    assert result.probabilities == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_card_with_unknown_tta_views_is_refused(untrained_artifact, tmp_path):
+    import json
+    import shutil
+
+    from classifier.errors import ArtifactError
+
+    copy = tmp_path / "bad-views"
+    shutil.copytree(untrained_artifact, copy)
+    data = json.loads((copy / "card.json").read_text())
+    data["tta_views"] = ["identity", "spin"]
+    (copy / "card.json").write_text(json.dumps(data))
+    with pytest.raises(ArtifactError, match="tta_views"):
+        read_card(copy)

@@ -90,7 +90,6 @@ class Command(BaseCommand):
         import numpy as np
 
         from classifier.predictor import Predictor
-        from classifier.tta import VIEWS
         from training.evaluation import served_metrics
         from training.served import split_outputs
 
@@ -116,7 +115,7 @@ class Command(BaseCommand):
             index = {code: i for i, code in enumerate(card.classes)}
             labels = np.array([index[s.label] for s in samples], dtype=np.int64)
             groups = np.array([s.group for s in samples])
-            views = ("identity",) if options["no_tta"] else VIEWS
+            views = ("identity",) if options["no_tta"] else card.served_views
             cache_dir = Path(settings.VAR_DIR) / "cache"
             outputs = split_outputs(
                 predictor, samples, views=views, cache_dir=cache_dir, progress=not quiet, desc=split
@@ -144,8 +143,8 @@ class Command(BaseCommand):
         self._print_summary(metrics, list(card.classes), card.model_id)
 
     def _handle_external(self, options) -> None:
+        from classifier.artifact import read_card
         from classifier.predictor import Predictor
-        from classifier.tta import VIEWS
         from training.domain import FIGURE_FILE, domain_report
         from training.external import (
             external_report,
@@ -162,7 +161,7 @@ class Command(BaseCommand):
                 raise CommandError("--write-card records whole folders: drop --max-images")
             self._refuse_stored_version(options)
         quiet = options["json"]
-        views = ("identity",) if options["no_tta"] else VIEWS
+        views = ("identity",) if options["no_tta"] else read_card(directory).served_views
         cache_dir = Path(settings.VAR_DIR) / "cache"
         backend = options["backend"] or settings.DERMASCAN_INFERENCE_BACKEND
         try:
