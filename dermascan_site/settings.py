@@ -204,6 +204,9 @@ else:
         },
     }
 DERMASCAN_MODEL_CACHE = Path(env.str("DERMASCAN_MODEL_CACHE", default=str(VAR_DIR / "model-cache")))
+# Copies of versions each machine keeps in its cache (0: all); the least recently used beyond
+# this are evicted after a download, never one that a process on the machine is serving.
+DERMASCAN_MODEL_CACHE_KEEP = env.int("DERMASCAN_MODEL_CACHE_KEEP", default=3)
 
 STORAGES = {
     "default": _media_storage,
