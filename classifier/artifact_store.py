@@ -192,9 +192,11 @@ def forget_local_copy(store_path: str) -> None:
     """Delete this machine's copy of a stored artifact (its version was deleted)."""
     target = Path(settings.DERMASCAN_MODEL_CACHE) / PurePosixPath(store_path).name
     if target.exists():
-        with _locked(target.parent / f".{target.name}.lock"):
+        lock = target.parent / f".{target.name}.lock"
+        with _locked(lock):
             if target.exists():
                 _remove(target)
+            lock.unlink(missing_ok=True)  # as in _evict
     _marked.pop(target, None)
 
 

@@ -169,9 +169,10 @@ def delete_model_version(*, version: ModelVersion) -> None:
             with transaction.atomic():
                 locked.delete()
         except ProtectedError as exc:
+            made = len(exc.protected_objects)
             raise ValidationError(
-                f"{len(exc.protected_objects)} analyses were made with {locked}: it stays as "
-                "their record"
+                f"{made} {'analysis was' if made == 1 else 'analyses were'} made with {locked}: "
+                "it stays as their record"
             ) from None
         if locked.is_stored:
             store_path, manifest = locked.store_path, locked.manifest

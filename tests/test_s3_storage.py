@@ -228,7 +228,7 @@ def test_a_version_that_made_analyses_keeps_its_objects(
     Analysis.objects.filter(image=image).update(model_version=version)
     with (
         django_capture_on_commit_callbacks(execute=True),
-        pytest.raises(ValidationError, match="1 analyses were made with"),
+        pytest.raises(ValidationError, match="1 analysis was made with"),
     ):
         delete_model_version(version=version)
     assert len(s3.keys(s3.models)) == len(version.manifest)

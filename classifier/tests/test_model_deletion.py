@@ -50,6 +50,7 @@ def test_deleting_a_version_deletes_its_files_from_the_store_and_the_cache(
     assert not ModelVersion.objects.filter(pk=doomed.pk).exists()
     assert not (store / doomed.store_path).exists()  # its files and its folder
     assert not copy.exists()
+    assert [p.name for p in copy.parent.iterdir()] == []  # nor its lock file
     assert files_under(store / kept.store_path) == kept_files
     assert sorted(p.parent.name for p in files_under(store)) == [Path(kept.store_path).name] * len(
         kept_files
