@@ -48,8 +48,15 @@ def version_directory(version: ModelVersion) -> Path:
     or, for versions registered before the store existed, the directory it was registered from.
     """
     if version.is_stored:
-        return artifact_store.local_copy(version.store_path, version.manifest)
+        return artifact_store.local_copy(
+            version.store_path, version.manifest, protect=_served_store_paths
+        )
     return version.directory
+
+
+def _served_store_paths() -> list[str]:
+    """The served version's copy is never evicted from a machine's cache for another's."""
+    return list(ModelVersion.objects.active().values_list("store_path", flat=True))
 
 
 def active_artifact_dir() -> Path:

@@ -1,4 +1,4 @@
-"""Writes to the model registry: register (store) an artifact, activate a version."""
+"""Writes to the model registry: register (store) an artifact, activate, delete a version."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, ProtectedError
 from django.utils import timezone
 
 from classifier import artifact_store
@@ -147,3 +147,38 @@ def deactivate_model_versions() -> int:
         return (
             ModelVersion.objects.select_for_update().filter(is_active=True).update(is_active=False)
         )
+
+
+def delete_model_version(*, version: ModelVersion) -> None:
+    """Delete a version that is not served, and once that has committed, its objects in the
+    model store and this machine's copy (other machines' copies age out of their caches).
+
+    Refused (ValidationError) for the active version, and for one that analyses were made
+    with: it stays as their record.
+    """
+    with transaction.atomic():
+        # Locked like activate_model_version's rows: an activation waits, then finds it gone.
+        locked = ModelVersion.objects.select_for_update().filter(pk=version.pk).first()
+        if locked is None:
+            raise ValidationError(f"model version {version.pk} no longer exists")
+        if locked.is_active:
+            raise ValidationError(
+                f"{locked} is being served: activate another version (or deactivate it) first"
+            )
+        try:
+            with transaction.atomic():
+                locked.delete()
+        except ProtectedError as exc:
+            made = len(exc.protected_objects)
+            raise ValidationError(
+                f"{made} {'analysis was' if made == 1 else 'analyses were'} made with {locked}: "
+                "it stays as their record"
+            ) from None
+        if locked.is_stored:
+            store_path, manifest = locked.store_path, locked.manifest
+            transaction.on_commit(lambda: _delete_stored_version(store_path, manifest))
+
+
+def _delete_stored_version(store_path: str, manifest: dict) -> None:
+    artifact_store.delete_artifact(store_path, manifest)
+    artifact_store.forget_local_copy(store_path)

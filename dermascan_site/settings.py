@@ -173,6 +173,8 @@ def _private_s3(bucket: str) -> dict:
             "bucket_name": bucket,
             "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
             "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            # "path" for an S3-compatible server without wildcard DNS (bucket.host names).
+            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
             # Patient images and models are never public: every URL is signed and short-lived.
             "default_acl": "private",
             "querystring_auth": True,
@@ -204,6 +206,9 @@ else:
         },
     }
 DERMASCAN_MODEL_CACHE = Path(env.str("DERMASCAN_MODEL_CACHE", default=str(VAR_DIR / "model-cache")))
+# Copies of versions each machine keeps in its cache (0: all); the least recently used beyond
+# this are evicted after a download, never one that a process on the machine is serving.
+DERMASCAN_MODEL_CACHE_KEEP = env.int("DERMASCAN_MODEL_CACHE_KEEP", default=3)
 
 STORAGES = {
     "default": _media_storage,

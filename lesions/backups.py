@@ -1,16 +1,20 @@
-"""Backups that restore: the PostgreSQL database (pg_dump) and the media files in one dated
-archive with a SHA-256 manifest of every file in it.
+"""Backups that restore: the PostgreSQL database (pg_dump), the media files and the model
+store (registered model versions' files) in one dated archive with a SHA-256 manifest of
+every file in it.
 
 Archive layout (``dermascan-backup-<UTC time>.tar.gz``)::
 
     dermascan-backup-20261130T020000Z/
         database.dump        pg_dump custom format (restored with pg_restore)
         media/...            every stored image, thumbnail and heatmap
+        model-store/...      every file of every registered model version (models/<prefix>/...)
         MANIFEST.sha256      "<sha256>  <path>" for each file above (sha256sum -c reads it)
 
-The database is dumped first, then the media copied: an image uploaded in between leaves an
-unreferenced file (harmless); rows never point to files the archive lacks, except for an
-image deleted in those seconds. Restoring checks the manifest before touching anything.
+The database is dumped first, then the files copied: an image uploaded (or a version
+registered) in between leaves unreferenced files (harmless); rows never point to files the
+archive lacks, except for an image deleted in those seconds. Restoring checks the manifest
+before touching anything. Folders only: media or models in a bucket are kept by the
+bucket's versioning and replication instead (README, "Backups").
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 MANIFEST = "MANIFEST.sha256"
 DUMP = "database.dump"
 MEDIA = "media"
+MODEL_STORE = "model-store"
 
 
 class BackupError(Exception):
@@ -40,6 +45,9 @@ class Restored:
     archive: Path
     media_files: int
     previous_media: Path | None  # where the media found before the restore was moved
+    model_files: int = 0
+    previous_models: Path | None = None  # where the model store found before was moved
+    model_files_not_restored: int = 0  # the archive's model store, with no folder to go to
 
 
 def sha256_file(path: Path) -> str:
@@ -75,9 +83,13 @@ def create_backup(
     database: dict[str, Any],
     media_root: Path,
     out_dir: Path,
+    model_store: Path | None = None,
     now: datetime.datetime | None = None,
 ) -> Path:
-    """Write one archive into ``out_dir`` and return its path (written whole or not at all)."""
+    """Write one archive into ``out_dir`` and return its path (written whole or not at all).
+
+    ``model_store``: the model store's folder, archived beside the media (None: not a folder).
+    """
     now = now or datetime.datetime.now(datetime.UTC)
     name = f"dermascan-backup-{now:%Y%m%dT%H%M%SZ}"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -101,10 +113,18 @@ def create_backup(
         lines = [f"{sha256_file(dump)}  {DUMP}"]
         with tarfile.open(partial, "w:gz") as tar:
             tar.add(dump, arcname=f"{name}/{DUMP}")
-            for path in sorted(p for p in Path(media_root).rglob("*") if p.is_file()):
-                relative = f"{MEDIA}/{path.relative_to(media_root).as_posix()}"
-                lines.append(f"{sha256_file(path)}  {relative}")
-                tar.add(path, arcname=f"{name}/{relative}")
+            folders = [(MEDIA, Path(media_root))]
+            if model_store is not None:
+                folders.append((MODEL_STORE, Path(model_store)))
+            for prefix, folder in folders:
+                # The folder itself, empty or not: the restore then knows to replace it.
+                entry = tarfile.TarInfo(f"{name}/{prefix}")
+                entry.type, entry.mode, entry.mtime = tarfile.DIRTYPE, 0o755, int(now.timestamp())
+                tar.addfile(entry)
+                for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                    relative = f"{prefix}/{path.relative_to(folder).as_posix()}"
+                    lines.append(f"{sha256_file(path)}  {relative}")
+                    tar.add(path, arcname=f"{name}/{relative}")
             manifest = Path(scratch) / MANIFEST
             manifest.write_text("\n".join(lines) + "\n")
             tar.add(manifest, arcname=f"{name}/{MANIFEST}")
@@ -136,8 +156,20 @@ def verify_tree(root: Path) -> dict[str, str]:
     return expected
 
 
-def restore_backup(*, archive: Path, database: dict[str, Any], media_root: Path) -> Restored:
-    """Replace the database and the media with the archive's, after verifying it whole."""
+def restore_backup(
+    *,
+    archive: Path,
+    database: dict[str, Any],
+    media_root: Path,
+    model_store: Path | None = None,
+) -> Restored:
+    """Replace the database, the media and the model store with the archive's, after
+    verifying it whole. ``model_store`` None: the models are not in a folder here (a bucket),
+    and the archive's model store, if any, is left out (counted in the result)."""
+    folders = {MEDIA: Path(media_root)}
+    if model_store is not None:
+        folders[MODEL_STORE] = Path(model_store)
+    previous: dict[str, Path | None] = {}
     with tempfile.TemporaryDirectory() as scratch:
         with tarfile.open(archive, "r:gz") as tar:
             tar.extractall(scratch, filter="data")  # refuses absolute paths, links out, ..
@@ -156,18 +188,32 @@ def restore_backup(*, archive: Path, database: dict[str, Any], media_root: Path)
             ],
             env,
         )
-        previous = _set_media_aside(Path(media_root))
-        if (root / MEDIA).is_dir():
-            shutil.copytree(root / MEDIA, media_root, dirs_exist_ok=True)
-        else:
-            Path(media_root).mkdir(parents=True, exist_ok=True)
+        for prefix, folder in folders.items():
+            if prefix == MODEL_STORE and not (root / prefix).is_dir():
+                continue  # an archive made without the model store: leave the folder be
+            previous[prefix] = _set_aside(folder)
+            if (root / prefix).is_dir():
+                shutil.copytree(root / prefix, folder, dirs_exist_ok=True)
+            else:
+                folder.mkdir(parents=True, exist_ok=True)
+    counts = dict.fromkeys((MEDIA, MODEL_STORE), 0)
     for relative, digest in expected.items():
-        if relative.startswith(f"{MEDIA}/"):
-            restored = Path(media_root) / relative.removeprefix(f"{MEDIA}/")
+        prefix, _, rest = relative.partition("/")
+        if prefix not in counts:
+            continue
+        counts[prefix] += 1
+        if prefix in folders:
+            restored = folders[prefix] / rest
             if sha256_file(restored) != digest:
                 raise BackupError(f"Restored file differs from the manifest: {restored}")
-    media_files = sum(1 for relative in expected if relative.startswith(f"{MEDIA}/"))
-    return Restored(archive=archive, media_files=media_files, previous_media=previous)
+    return Restored(
+        archive=archive,
+        media_files=counts[MEDIA],
+        previous_media=previous.get(MEDIA),
+        model_files=counts[MODEL_STORE] if MODEL_STORE in folders else 0,
+        previous_models=previous.get(MODEL_STORE),
+        model_files_not_restored=0 if MODEL_STORE in folders else counts[MODEL_STORE],
+    )
 
 
 def _recreate_database(database: dict[str, Any]) -> None:
@@ -188,11 +234,11 @@ def _recreate_database(database: dict[str, Any]) -> None:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
-def _set_media_aside(media_root: Path) -> Path | None:
-    """Media found before a restore is moved beside it, never deleted."""
-    if not media_root.exists() or not any(media_root.iterdir()):
+def _set_aside(folder: Path) -> Path | None:
+    """Files found before a restore are moved beside their folder, never deleted."""
+    if not folder.exists() or not any(folder.iterdir()):
         return None
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    aside = media_root.with_name(f"{media_root.name}.before-restore-{stamp}")
-    media_root.rename(aside)
+    aside = folder.with_name(f"{folder.name}.before-restore-{stamp}")
+    folder.rename(aside)
     return aside

@@ -1,6 +1,7 @@
 """bin/backup and bin/restore on a scratch PostgreSQL database: data is created, backed up,
-the database dropped and the media deleted, then restored; every row of every table, every
-sequence and every file's SHA-256 must be as before."""
+the database dropped and the media and model store deleted, then restored; every row of
+every table, every sequence and every file's SHA-256 must be as before, and the registered
+model version must load from the restored model store."""
 
 from __future__ import annotations
 
@@ -24,6 +25,22 @@ patient = PatientFactory(name="Zoë O’Brien-Ångström", notes="Line one\\nlin
 for seed in range(3):
     LesionImageFactory(lesion__patient=patient, image_bytes=__import__(
         "lesions.tests.images", fromlist=["jpeg_bytes"]).jpeg_bytes(seed=seed))
+"""
+# A registered model version: its files go to the model store folder.
+REGISTER = """
+import sys, tempfile
+from pathlib import Path
+from classifier.services import register_model_version
+from classifier.testing import build_untrained_artifact
+with tempfile.TemporaryDirectory() as scratch:
+    artifact = build_untrained_artifact(Path(scratch) / "run", seed=0)
+    register_model_version(artifact_dir=artifact, name="backed-up", activate=True)
+"""
+# Serves the active version from the model store with an empty cache: fetched and checked.
+SERVE = """
+from classifier.registry import served_model
+served = served_model()
+print("served", served.version.name, served.directory)
 """
 
 
@@ -57,7 +74,8 @@ def drop_database(url: str) -> None:
 
 @pytest.fixture
 def stack(tmp_path):
-    """A scratch database (migrated, with data) and media folder, dropped afterwards."""
+    """A scratch database (migrated, with data), media folder and model store folder (with a
+    registered model version), dropped afterwards."""
     url = scratch_url()
     if url is None:
         pytest.skip("the backup round trip needs DATABASE_URL pointing at PostgreSQL")
@@ -70,6 +88,8 @@ def stack(tmp_path):
         "DATABASE_URL": url,
         "DERMASCAN_VAR_DIR": str(tmp_path / "var"),
         "DERMASCAN_MEDIA_ROOT": str(tmp_path / "media"),
+        "DERMASCAN_MODEL_STORE": str(tmp_path / "model-store"),
+        "DERMASCAN_MODEL_CACHE": str(tmp_path / "model-cache"),
     }
     try:
         manage(env, "migrate", "--noinput")
@@ -118,10 +138,15 @@ def media_snapshot(media_root: Path) -> dict[str, str]:
 
 def test_backup_drop_restore_gives_back_every_row_and_file(stack, tmp_path):
     url, env, media_root = stack
+    model_store = Path(env["DERMASCAN_MODEL_STORE"])
+    manage(env, "shell", "-c", REGISTER)
     rows, files = database_snapshot(url), media_snapshot(media_root)
+    models = media_snapshot(model_store)
     assert len(rows["lesions_lesionimage"]) >= 4
     assert len(files) >= 8  # images and thumbnails
     assert any("Zoë" in row and "O’Brien-Ångström" in row for row in rows["lesions_patient"])
+    assert len(rows["classifier_modelversion"]) == 1
+    assert {"card.json", "weights.safetensors", "model.onnx"} <= {Path(f).name for f in models}
 
     output = run([str(REPO / "bin" / "backup"), "--output", str(tmp_path / "backups")], env)
     (archive,) = (tmp_path / "backups").glob("dermascan-backup-*.tar.gz")
@@ -130,15 +155,38 @@ def test_backup_drop_restore_gives_back_every_row_and_file(stack, tmp_path):
         names = tar.getnames()
         manifest = tar.extractfile(next(n for n in names if n.endswith("MANIFEST.sha256")))
         listed = manifest.read().decode().splitlines()
-    assert len(listed) == len(files) + 1  # the dump and every media file
+    assert len(listed) == len(files) + len(models) + 1  # the dump, media and model files
+    assert sum("  model-store/models/" in line for line in listed) == len(models)
 
     drop_database(url)
     shutil.rmtree(media_root)
+    shutil.rmtree(model_store)
+    shutil.rmtree(env["DERMASCAN_MODEL_CACHE"], ignore_errors=True)
 
     output = run([str(REPO / "bin" / "restore"), str(archive), "--yes"], env)
-    assert f"({len(files)} media files)" in output
+    assert f"({len(files)} media files, {len(models)} model store files)" in output
     assert database_snapshot(url) == rows
     assert media_snapshot(media_root) == files
+    assert media_snapshot(model_store) == models
+    # The active version is fetched from the restored store and passes its check.
+    served = manage(env, "shell", "-c", SERVE)
+    assert f"served backed-up {env['DERMASCAN_MODEL_CACHE']}/" in served
+
+
+def test_a_restore_sets_aside_the_model_store_it_replaces(stack, tmp_path):
+    url, env, _ = stack
+    model_store = Path(env["DERMASCAN_MODEL_STORE"])
+    run([str(REPO / "bin" / "backup"), "--output", str(tmp_path / "backups")], env)
+    (archive,) = (tmp_path / "backups").glob("*.tar.gz")
+    manage(env, "shell", "-c", REGISTER)  # registered after the backup
+    registered_since = media_snapshot(model_store)
+
+    output = run([str(REPO / "bin" / "restore"), str(archive), "--yes"], env)
+    assert ", 0 model store files)" in output
+    (aside,) = tmp_path.glob("model-store.before-restore-*")
+    assert f"The model store found before is in {aside}." in output
+    assert media_snapshot(aside) == registered_since  # moved, not deleted
+    assert database_snapshot(url)["classifier_modelversion"] == []
 
 
 def test_tampered_archive_is_refused_before_anything_is_replaced(stack, tmp_path):

@@ -1,4 +1,5 @@
-"""Shared fixtures: one real (untrained) artifact per session, real images from HAM10000."""
+"""Shared fixtures: one real (untrained) artifact per session, real images from HAM10000, a
+model store folder and a machine's model cache per test."""
 
 from __future__ import annotations
 
@@ -68,3 +69,29 @@ def lite0_model(untrained_artifact):
 
     model, _ = load_artifact(untrained_artifact)
     return model
+
+
+@pytest.fixture
+def store(settings, tmp_path) -> Path:
+    """The remote model store, and this (the training) machine's own cache."""
+    location = tmp_path / "store"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "models": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location)},
+        },
+    }
+    settings.DERMASCAN_MODEL_CACHE = tmp_path / "training-machine-cache"
+    return location
+
+
+@pytest.fixture
+def another_machine(settings, tmp_path):
+    """Switches to a worker machine: same database and store, an empty cache of its own."""
+
+    def switch(name: str = "worker") -> Path:
+        settings.DERMASCAN_MODEL_CACHE = tmp_path / f"{name}-cache"
+        return settings.DERMASCAN_MODEL_CACHE
+
+    return switch

@@ -33,37 +33,11 @@ class RefusingStorage(FileSystemStorage):
 
 
 @pytest.fixture
-def store(settings, tmp_path) -> Path:
-    """The remote model store, and this (the training) machine's own cache."""
-    location = tmp_path / "store"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "models": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(location)},
-        },
-    }
-    settings.DERMASCAN_MODEL_CACHE = tmp_path / "training-machine-cache"
-    return location
-
-
-@pytest.fixture
 def artifact(tmp_path, untrained_artifact) -> Path:
     """A training run's output on the training machine's disk (with a figure, as real ones)."""
     directory = shutil.copytree(untrained_artifact, tmp_path / "runs" / "lite0")
     (directory / "roc_curves.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(64)))
     return directory
-
-
-@pytest.fixture
-def another_machine(settings, tmp_path):
-    """Switches to a worker machine: same database and store, an empty cache of its own."""
-
-    def switch(name: str = "worker") -> Path:
-        settings.DERMASCAN_MODEL_CACHE = tmp_path / f"{name}-cache"
-        return settings.DERMASCAN_MODEL_CACHE
-
-    return switch
 
 
 def stored_files(location: Path) -> list[Path]:
