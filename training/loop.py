@@ -241,7 +241,7 @@ def train(
         )
         log(f"resumed from {resume} after epoch {state.epochs_done}")
 
-    transform = build_train_transform(seed=config.seed)
+    transform = build_train_transform(seed=config.seed, device_shift=config.device_shift)
     stopped_early = False
     end = config.epochs
     if stop_after is not None:

@@ -166,7 +166,7 @@ def run_training(
             training={
                 "data": summary,
                 "recipe": {k: v for k, v in config.to_dict().items() if k != "preprocessing"},
-                "augmentations": augmentation_summary(),
+                "augmentations": augmentation_summary(device_shift=config.device_shift),
                 "speed_choices": speed_choices(config, data_config.input_size),
                 "notes": recipe_notes(config)
                 + (

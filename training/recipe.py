@@ -41,6 +41,9 @@ class TrainConfig:
     num_workers: int = 0
     threads: int | None = None
     tta: bool = True
+    # Appends training.augment.device_shift_transform (other dermatoscopes and clinics:
+    # white balance, tone, blur, JPEG, resolution, aspect, vignetting, black corners, hair).
+    device_shift: bool = False
     preprocessing: dict = field(default_factory=lambda: PreprocessConfig().to_dict())
     # Side at which the deterministic filters (CLAHE, bilateral) run; None: the network's
     # input size. Filtering at 512 px cost 8-16 ms per upload for detail the network

@@ -46,6 +46,13 @@ class Command(BaseCommand):
             help="Shades-of-Gray colour constancy before the other filters (default: off)",
         )
         parser.add_argument(
+            "--device-shift",
+            action=argparse.BooleanOptionalAction,
+            default=False,
+            help="augmentations imitating other clinics' dermatoscopes: white balance, gamma, "
+            "blur, JPEG, down-scaling, stretch, vignetting, black corners, hair (default: off)",
+        )
+        parser.add_argument(
             "--filter-size",
             type=int,
             default=None,
@@ -99,6 +106,7 @@ class Command(BaseCommand):
                 pretrained=not options["no_pretrained"],
                 tta=not options["no_tta"],
                 filter_size=options["filter_size"],
+                device_shift=options["device_shift"],
                 preprocessing=PreprocessConfig(
                     color_constancy=options["color_constancy"]
                 ).to_dict(),
