@@ -148,6 +148,7 @@ def render_markdown(card: ModelCard) -> str:
         ]
     lines += _external_section(metrics)
     lines += _exports_section(card)
+    lines += _tta_section(card)
     for title, key in (("Ablations", "ablations"), ("What a further step would need", "next")):
         if training.get(key):
             lines += [f"## {title}", ""] + [f"- {item}" for item in training[key]] + [""]
@@ -158,6 +159,32 @@ def render_markdown(card: ModelCard) -> str:
         lines.append(f"![{name.removesuffix('.png').replace('_', ' ')}]({name})")
     lines.append("")
     return "\n".join(lines)
+
+
+def _tta_section(card: ModelCard) -> list[str]:
+    """Which TTA views are served and the study they were chosen by (bench/tta_views.py)."""
+    study = (card.metrics or {}).get("tta_views")
+    lines = ["## TTA views", "", f"Served views: {', '.join(card.served_views)}."]
+    if not study:
+        return [*lines, ""]
+    lines += [
+        f"Chosen on val ({study['rule']}): **{study['chosen']}**. Each row below comes from one "
+        "pass over val and test with all 8 views, scored with the card's temperature, gate and "
+        "operating point as they were before the refit on val for the chosen views.",
+        "",
+        "| views | split | balanced accuracy | melanoma AUC | melanoma → High sensitivity | "
+        "not assessable |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, figures in study["subsets"].items():
+        for split in ("val", "test"):
+            row = figures[split]
+            lines.append(
+                f"| {name} | {split} | {row['balanced_accuracy']:.4f} | "
+                f"{row['melanoma_auc']:.4f} | {row['melanoma_high_sensitivity']:.4f} | "
+                f"{row['not_assessable_rate']:.4f} |"
+            )
+    return [*lines, ""]
 
 
 def _exports_section(card: ModelCard) -> list[str]:
