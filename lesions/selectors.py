@@ -115,19 +115,23 @@ def lesions_of(patient: Patient) -> QuerySet[Lesion]:
 @dataclass(frozen=True)
 class TimelineEntry:
     image: LesionImage
+    analysis: Analysis | None  # the image's newest analysis; None if it was never analysed
     days_since_previous: int | None  # None for the first image
     days_since_first: int
 
 
 def lesion_timeline(lesion: Lesion) -> list[TimelineEntry]:
-    """The lesion's images in capture order, with the intervals a follow-up visit looks at."""
-    images = list(lesion.images.in_capture_order().select_related("uploaded_by"))
+    """The lesion's images in capture order, each with its newest analysis (and that one's
+    reviews), and the intervals a follow-up visit looks at: three queries, however many."""
+    newest = newest_analyses_of(lesion)
+    images = list(lesion.images.in_capture_order())
     entries = []
     for index, image in enumerate(images):
         previous = images[index - 1] if index else None
         entries.append(
             TimelineEntry(
                 image=image,
+                analysis=newest.get(image.pk),
                 days_since_previous=(image.captured_on - previous.captured_on).days
                 if previous
                 else None,
@@ -158,6 +162,18 @@ def reviews_prefetch() -> Prefetch:
     )
 
 
+def newest_analyses_of(lesion: Lesion) -> dict[int, Analysis]:
+    """Each analysed image's newest analysis by image id, with its model version and its
+    reviews newest first (two queries)."""
+    return {
+        analysis.image_id: analysis
+        for analysis in Analysis.objects.filter(image__lesion=lesion)
+        .latest_per_image()
+        .select_related("model_version")
+        .prefetch_related(reviews_prefetch())
+    }
+
+
 @dataclass(frozen=True)
 class ImageAnalysis:
     image: LesionImage
@@ -167,13 +183,7 @@ class ImageAnalysis:
 def image_analyses(lesion: Lesion) -> list[ImageAnalysis]:
     """Each image of the lesion, newest capture first, with the analysis the page shows
     (and its reviews, newest first, for the review panel)."""
-    newest = {
-        analysis.image_id: analysis
-        for analysis in Analysis.objects.filter(image__lesion=lesion)
-        .latest_per_image()
-        .select_related("model_version")
-        .prefetch_related(reviews_prefetch())
-    }
+    newest = newest_analyses_of(lesion)
     images = lesion.images.select_related("uploaded_by").order_by(
         "-captured_on", "-created_at", "-pk"
     )

@@ -118,17 +118,8 @@ class LesionHistoryView(ClinicalAPIView):
     )
     def get(self, request: Request, lesion_pk: int) -> Response:
         lesion = selectors.get_lesion_for(request.user, lesion_pk)
-        newest = {entry.image.pk: entry.analysis for entry in selectors.image_analyses(lesion)}
-        entries = [
-            {
-                "image": entry.image,
-                "analysis": newest.get(entry.image.pk),
-                "days_since_previous": entry.days_since_previous,
-                "days_since_first": entry.days_since_first,
-            }
-            for entry in selectors.lesion_timeline(lesion)
-        ]
-        return Response(HistoryEntrySerializer(entries, many=True).data)
+        timeline = selectors.lesion_timeline(lesion)
+        return Response(HistoryEntrySerializer(timeline, many=True).data)
 
 
 class LesionNextReviewView(ClinicalAPIView):
