@@ -96,7 +96,7 @@ class LesionDetailView(ClinicalGenericView, generics.RetrieveUpdateDestroyAPIVie
         return selectors.get_lesion_for(self.request.user, self.kwargs["lesion_pk"])
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        lesion = self.get_object()
+        lesion = selectors.get_lesion_overview_for(request.user, self.kwargs["lesion_pk"])
         services.record_view(actor=request.user, target=lesion)  # reading is audited
         return Response(self.get_serializer(lesion).data)
 
