@@ -1,12 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 
-from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from lesions.api.base import NOT_A_DIAGNOSTIC_DEVICE
+from lesions.api.base import NOT_A_DIAGNOSTIC_DEVICE, link_for
 from lesions.models import Analysis, ResultState
 
 from .images import LesionImageSerializer
@@ -150,7 +150,11 @@ class AnalysisSerializer(serializers.ModelSerializer):
     def get_heatmap_url(self, analysis: Analysis) -> str | None:
         if not analysis.heatmap:
             return None
-        return reverse("api:analysis-heatmap", kwargs={"analysis_pk": analysis.pk})
+        return self._heatmap_link(analysis.pk)
+
+    @cached_property
+    def _heatmap_link(self) -> Callable[[int], str]:
+        return link_for("api:analysis-heatmap", "analysis_pk")
 
     @extend_schema_field(ReviewSerializer(allow_null=True))
     def get_current_review(self, analysis: Analysis) -> dict | None:
