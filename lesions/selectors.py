@@ -4,6 +4,7 @@ record of another clinic is indistinguishable from one that does not exist (404)
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -35,34 +36,41 @@ from lesions.models import (
 
 
 def patients_for(user: User, *, query: str = "") -> QuerySet[Patient]:
-    """The clinic's patients by name, with what the list shows about their lesions.
-
-    Each figure is a subquery of the patient's own rows, not a join with GROUP BY: a page
-    costs its 25 patients' lookups whatever the clinic's size, and counting the pages
-    needs no join at all.
-    """
-    lesions = Lesion.objects.filter(patient=OuterRef("pk"))
-    followed = lesions.followed_up()
+    """The clinic's patients by name, with what the list shows about their lesions."""
     return (
         Patient.objects.visible_to(user)
         .search(query)
-        .annotate(
-            lesion_count=count_of(lesions),
-            evolving_count=count_of(followed.filter(evolving=True)),
-            last_visit_on=Subquery(
-                LesionImage.objects.filter(lesion__patient=OuterRef("pk"))
-                .order_by("-captured_on")
-                .values("captured_on")[:1]
-            ),
-            # A patient's next visit is the earliest next review of their followed lesions.
-            next_visit_on=Subquery(
-                followed.filter(next_review_on__isnull=False)
-                .order_by("next_review_on")
-                .values("next_review_on")[:1]
-            ),
-        )
+        .annotate(**patient_figures())
         .order_by("family_name", "given_names", "pk")
     )
+
+
+@functools.cache
+def patient_figures() -> dict[str, Subquery]:
+    """For annotating patients: lesion counts and visit dates.
+
+    Each is a subquery of the patient's own rows, not a join with GROUP BY: a page costs its
+    25 patients' lookups whatever the clinic's size, and counting the pages needs no join
+    at all. Built once (they name no user; every use copies them): building them cost a
+    list request more than half a millisecond.
+    """
+    lesions = Lesion.objects.filter(patient=OuterRef("pk"))
+    followed = lesions.followed_up()
+    return {
+        "lesion_count": count_of(lesions),
+        "evolving_count": count_of(followed.filter(evolving=True)),
+        "last_visit_on": Subquery(
+            LesionImage.objects.filter(lesion__patient=OuterRef("pk"))
+            .order_by("-captured_on")
+            .values("captured_on")[:1]
+        ),
+        # A patient's next visit is the earliest next review of their followed lesions.
+        "next_visit_on": Subquery(
+            followed.filter(next_review_on__isnull=False)
+            .order_by("next_review_on")
+            .values("next_review_on")[:1]
+        ),
+    }
 
 
 def count_of(rows: QuerySet) -> Subquery:
