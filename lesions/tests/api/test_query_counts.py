@@ -172,6 +172,14 @@ def test_a_download_costs_the_same_queries_for_1_or_10_rows(
         b"".join(response.streaming_content)
 
 
+def test_the_model_costs_the_token_and_the_active_version(
+    phone, settings, model_artifact, django_assert_num_queries
+):
+    settings.DERMASCAN_DEFAULT_MODEL = model_artifact
+    with django_assert_num_queries(2):
+        assert phone.get(reverse("api:model")).status_code == 200
+
+
 # --- health ---------------------------------------------------------------------------------
 
 
