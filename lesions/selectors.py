@@ -195,7 +195,7 @@ def lesion_timeline(lesion: Lesion) -> list[TimelineEntry]:
 
 def get_analysis_for(user: User, analysis_pk: int) -> Analysis:
     return get_object_or_404(
-        Analysis.objects.visible_to(user).select_related("image__lesion", "model_version"),
+        Analysis.objects.visible_to(user).select_related("image__lesion").with_model_version(),
         pk=analysis_pk,
     )
 
@@ -218,7 +218,7 @@ def newest_analyses_of(lesion: Lesion) -> dict[int, Analysis]:
         analysis.image_id: analysis
         for analysis in Analysis.objects.filter(image__lesion=lesion)
         .latest_per_image()
-        .select_related("model_version")
+        .with_model_version()
         .prefetch_related(reviews_prefetch())
     }
 
@@ -372,7 +372,7 @@ def reviews_for(user: User) -> QuerySet[Review]:
 
 def newest_result_of(image: LesionImage) -> Analysis | None:
     """The image's newest analysis if it finished (what compare and the report show)."""
-    newest = image.analyses.newest_first().select_related("model_version").first()
+    newest = image.analyses.newest_first().with_model_version().first()
     return newest if newest is not None and newest.status == AnalysisStatus.DONE else None
 
 

@@ -8,12 +8,13 @@ is a decision: say why in the commit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from classifier.models import ModelVersion
 from dermascan_site import health
 from lesions.models import Analysis, LesionImage, WorkerHeartbeat
 from lesions.services import record_review, request_analysis
@@ -79,7 +80,7 @@ class Records:
     image: LesionImage | None = None
     analysis: Analysis | None = None
     rows: int = 0
-    analyses: list = field(default_factory=list)
+    version: ModelVersion | None = None
 
     def url(self, name: str, record: str | None) -> str:
         if record is None:
@@ -89,9 +90,23 @@ class Records:
     def grow_to(self, rows: int) -> Records:
         """Each list the URLs read gets ``rows`` rows: patients of the clinic, lesions of
         the patient, analysed images of the lesion (each reviewed twice, so the second
-        supersedes the first), analyses of the image and reviews of the analysis."""
+        supersedes the first), analyses of the image and reviews of the analysis. The
+        analyses are a registered model version's, so reading more of the version than
+        an analysis shows (its card is deferred) would be a query per row."""
         while self.rows < rows:
             self._add_row()
+        if self.version is None:
+            self.version = ModelVersion.objects.create(
+                number=1,
+                name="ham7-test",
+                artifact_path="classifier/default_model",
+                arch="tf_efficientnet_lite0",
+                classes=["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"],
+                sha256="ab" * 32,
+            )
+        Analysis.objects.filter(image__lesion__patient__clinic=self.clinician.clinic).update(
+            model_version=self.version
+        )
         return self
 
     def _add_row(self) -> None:
