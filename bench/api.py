@@ -159,6 +159,7 @@ class Stack(pipeline.Stack):
             [sys.executable, "-m", "gunicorn", "dermascan_site.wsgi"]
             + ["--bind", f"127.0.0.1:{self.port}", "--workers", str(self.args.web_workers)]
             + ["--worker-class", "gthread", "--threads", str(self.args.threads)]
+            + ["--worker-connections", str(connections_per_process(self.args))]
             + ["--keep-alive", "30", "--timeout", "60"],
         )
         deadline = time.monotonic() + 60
@@ -180,6 +181,20 @@ class Stack(pipeline.Stack):
             write_heartbeat("bench-worker@localhost", "celery,inference")
             if self.stop_beating.wait(5):
                 return
+
+
+def connections_per_process(args: argparse.Namespace) -> int:
+    """Each web process's share of the callers' keep-alive connections.
+
+    A keep-alive connection stays with the process that accepted it, and a gthread process
+    accepts as many as it is offered (gunicorn's default cap is 1,000): the 16 callers
+    connecting at once ended up 13, 2 and 1 on three processes, and the 13 waited on one
+    process while the others idled. With this cap a process takes no more than its share
+    (and one more than its threads, so that it keeps some alive); a connection above the
+    cap is closed after its answer and the caller reconnects to a process with room.
+    """
+    share = -(-args.concurrency // args.web_workers)
+    return max(share, args.threads + 1)
 
 
 def fill(patients: int, images: int) -> dict:
@@ -314,7 +329,8 @@ def report(args, results: dict) -> str:
 Measured {results["measured"]} with `{command}`.
 Machine: {os.cpu_count()} CPU cores, Python {platform.python_version()}; load average \
 before/after: {results["load"][0]} / {results["load"][1]}. gunicorn ({args.web_workers} \
-processes x {args.threads} threads, gthread) on PostgreSQL, and the load generator (asyncio, \
+processes x {args.threads} threads, gthread, at most \
+{connections_per_process(args)} connections each) on PostgreSQL, and the load generator (asyncio, \
 keep-alive, {args.concurrency} concurrent callers, {args.seconds} s per phase) in a second \
 process, all on this machine. Data: {args.patients} patients, a lesion with {args.images} \
 analysed images.

@@ -1,8 +1,9 @@
 """GET /health/ and /api/health/: is everything an analysis needs up?
 
 For load balancers and operators. Cheap by design: it reads the heartbeat rows the workers
-write (``lesions.heartbeat``) instead of pinging them, and the broker and model checks are
-remembered for a few seconds, so a check costs one small query. Anonymous callers get the
+write (``lesions.heartbeat``) instead of pinging them, at most once a second per process,
+and the broker and model checks are remembered for a few seconds, so a check costs one small
+query a second however often it is called. Anonymous callers get the
 overall status only; staff (session) and API token holders also get the components
 (worker names, database vendor, queue depth, model identity), which help an attacker.
 
@@ -16,6 +17,7 @@ import datetime
 import threading
 import time
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from django.conf import settings
 from django.db import connection
@@ -32,20 +34,26 @@ from dermascan_site.celery import app as celery_app
 
 MISSED_BEATS = 3  # a worker is gone after this many heartbeat intervals without one
 REMEMBER_SECONDS = 5.0  # how long a broker or model check is reused
+# The heartbeat read: a load balancer or a monitor storm costs the database one query a
+# second per web process; the beats themselves are DERMASCAN_HEARTBEAT_INTERVAL apart.
+DATABASE_REMEMBER_SECONDS = 1.0
+
+T = TypeVar("T")
 
 
-class _Remembered:
-    """A check's last result, reused for REMEMBER_SECONDS (per process, thread-safe)."""
+class _Remembered(Generic[T]):
+    """A check's last result, reused for ``seconds`` (per process, thread-safe)."""
 
-    def __init__(self, check: Callable[[], dict]) -> None:
+    def __init__(self, check: Callable[[], T], seconds: float = REMEMBER_SECONDS) -> None:
         self.check = check
+        self.seconds = seconds
         self.lock = threading.Lock()
-        self.value: dict | None = None
+        self.value: T | None = None
         self.at = 0.0
 
-    def __call__(self) -> dict:
+    def __call__(self) -> T:
         with self.lock:
-            if self.value is None or time.monotonic() - self.at > REMEMBER_SECONDS:
+            if self.value is None or time.monotonic() - self.at > self.seconds:
                 self.value, self.at = self.check(), time.monotonic()
             return self.value
 
@@ -57,7 +65,7 @@ class _Remembered:
 def health_report(*, detailed: bool) -> tuple[dict, bool]:
     """The health body and whether everything is fine."""
     started = time.monotonic()
-    database, workers = check_database_and_workers()
+    database, workers = remembered_database()
     broker = remembered_broker()
     model = remembered_model() if database["status"] == "ok" else {"status": "unknown"}
     healthy = (
@@ -148,6 +156,7 @@ def served_model_state() -> dict:
     }
 
 
+remembered_database = _Remembered(check_database_and_workers, DATABASE_REMEMBER_SECONDS)
 remembered_broker = _Remembered(check_broker)
 remembered_model = _Remembered(served_model_state)
 

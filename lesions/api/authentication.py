@@ -7,6 +7,7 @@ import datetime
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
+from knox.signals import token_expired
 
 from lesions.models import DeviceToken
 
@@ -17,6 +18,21 @@ LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
 
 class DeviceTokenAuthentication(TokenAuthentication):
     """``Authorization: Token <token>``; an unknown, revoked or expired token answers 401."""
+
+    def _cleanup_token(self, auth_token: DeviceToken) -> bool:
+        """Refuse (and delete) the presented token if it expired; ``True`` when it did.
+
+        knox's own version also loads every token of the user on every request, to delete
+        the expired ones: a query per request that grows with the user's devices. Expired
+        tokens authenticate nothing and are not listed as devices; sign-in removes them
+        (``services.devices.sign_in_device``).
+        """
+        if auth_token.expiry is None or auth_token.expiry >= timezone.now():
+            return False
+        username = auth_token.user.get_username()
+        auth_token.delete()
+        token_expired.send(sender=self.__class__, username=username, source="auth_token")
+        return True
 
     def validate_user(self, auth_token: DeviceToken):
         user, token = super().validate_user(auth_token)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
 from django.http import HttpResponse
+from django.urls import reverse
 from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -42,6 +44,21 @@ class ClinicalAPIView(DeviceAuditMixin, APIView):
 
 class ClinicalGenericView(DeviceAuditMixin, generics.GenericAPIView):
     pass
+
+
+# A key no record has: reversed once, then replaced by each row's own key.
+_ANY_PK = 987654321987
+
+
+def link_for(url_name: str, kwarg: str) -> Callable[[int], str]:
+    """``link_for("api:image-file", "image_pk")(pk)``: the URL of ``url_name`` for a row.
+
+    For serializers of many rows: reverse() costs about 25 µs, and a lesion history of 10
+    images had 40 links. Make it once per serializer, i.e. per request (the URL carries the
+    request's script prefix).
+    """
+    head, tail = reverse(url_name, kwargs={kwarg: _ANY_PK}).split(str(_ANY_PK))
+    return lambda pk: f"{head}{pk}{tail}"
 
 
 # Files go to the signed-in user only (lesions.views.streaming): no cache may keep health data.

@@ -60,6 +60,18 @@ class AnalysisQuerySet(models.QuerySet["Analysis"]):
         newest = Analysis.objects.filter(image=OuterRef("image")).newest_first().values("pk")[:1]
         return self.filter(pk=Subquery(newest))
 
+    def with_model_version(self) -> AnalysisQuerySet:
+        """Each analysis's model version joined in, as much of it as an analysis shows.
+
+        Its card, metrics, manifest and classes are JSON of tens of kilobytes (the default
+        card alone is 16 kB): loading them with every analysis cost a lesion history of 10
+        images 3 ms of CPU to read and parse what no analysis view shows.
+        """
+        bulky = ("manifest", "classes", "metrics", "card")
+        return self.select_related("model_version").defer(
+            *(f"model_version__{name}" for name in bulky)
+        )
+
 
 class Analysis(models.Model):
     """One run of the classifier on one image. Never overwritten: re-analysing adds a row.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 from knox.settings import knox_settings
 
 from lesions.models import DeviceToken, User
@@ -10,8 +11,10 @@ from lesions.models import DeviceToken, User
 
 def sign_in_device(*, user: User, device_name: str) -> tuple[DeviceToken, str]:
     """A new token for ``device_name``; returns the row and the token (shown once, never
-    stored: the row keeps only its hash)."""
+    stored: the row keeps only its hash). The user's expired tokens are deleted: requests
+    only check the token they present (``lesions.api.authentication``)."""
     with transaction.atomic():
+        DeviceToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
         token = DeviceToken(user=user, device_name=device_name.strip()[:100])
         token.full_clean(exclude=["digest", "token_key"])
         return DeviceToken.objects.create(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 
 import pytest
 from django.urls import reverse
@@ -29,12 +30,13 @@ DETAIL_KEYS = {"database", "broker", "workers", "model", "analyses", "checked_in
 
 @pytest.fixture(autouse=True)
 def fresh_checks():
-    """The broker and model checks are remembered for a few seconds; not across tests."""
-    health.remembered_broker.forget()
-    health.remembered_model.forget()
+    """The heartbeat read, broker and model checks are remembered a while; not across tests."""
+    checks = (health.remembered_database, health.remembered_broker, health.remembered_model)
+    for check in checks:
+        check.forget()
     yield
-    health.remembered_broker.forget()
-    health.remembered_model.forget()
+    for check in checks:
+        check.forget()
 
 
 @pytest.fixture
@@ -134,6 +136,20 @@ def test_unreadable_model_is_unhealthy(staff_client, settings, tmp_path, idle_br
     assert response.json()["model"]["status"] == "error"
 
 
+def test_heartbeats_are_read_at_most_once_a_second_however_often_asked(
+    client, served_model, idle_broker, django_assert_num_queries
+):
+    beat()
+    assert client.get(reverse("health")).status_code == 200
+    WorkerHeartbeat.objects.all().delete()  # the worker stops
+    with django_assert_num_queries(0):
+        for _ in range(5):
+            assert client.get(reverse("api-health")).status_code == 200
+    time.sleep(health.DATABASE_REMEMBER_SECONDS + 0.1)
+    with django_assert_num_queries(1):
+        assert client.get(reverse("health")).status_code == 503
+
+
 def test_never_pings_workers(client, served_model, idle_broker, monkeypatch):
     def ping(*args, **kwargs):
         raise AssertionError("the health check must not ping workers")
@@ -158,6 +174,7 @@ def test_a_real_worker_writes_its_heartbeat(client, served_model, inference_work
     def healthy() -> bool:
         """the worker's heartbeat makes the check healthy"""
         health.remembered_broker.forget()
+        health.remembered_database.forget()
         return client.get(reverse("health")).status_code == 200
 
     wait_until(healthy, timeout=PROCESS_DEADLINE, interval=0.5)
@@ -176,6 +193,7 @@ def test_a_worker_reports_the_backend_its_processes_serve(staff_client, settings
     def reported() -> list[dict]:
         """the worker's process has loaded the model and said on which backend"""
         health.remembered_broker.forget()
+        health.remembered_database.forget()
         workers = staff_client.get(reverse("health")).json()["workers"]
         return [w for w in workers if w["name"].startswith("fresh@") and w["backend"]]
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from django.urls import reverse
+from collections.abc import Callable
+from functools import cached_property
+
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from lesions.api.base import NOT_A_DIAGNOSTIC_DEVICE
+from lesions.api.base import NOT_A_DIAGNOSTIC_DEVICE, link_for
 from lesions.models import Analysis, ResultState
 
 from .images import LesionImageSerializer
@@ -148,14 +150,24 @@ class AnalysisSerializer(serializers.ModelSerializer):
     def get_heatmap_url(self, analysis: Analysis) -> str | None:
         if not analysis.heatmap:
             return None
-        return reverse("api:analysis-heatmap", kwargs={"analysis_pk": analysis.pk})
+        return self._heatmap_link(analysis.pk)
+
+    @cached_property
+    def _heatmap_link(self) -> Callable[[int], str]:
+        return link_for("api:analysis-heatmap", "analysis_pk")
 
     @extend_schema_field(ReviewSerializer(allow_null=True))
     def get_current_review(self, analysis: Analysis) -> dict | None:
         # Each review supersedes the one before, so the newest is the one in force. Lists
         # prefetch the reviews (selectors.reviews_prefetch): no query per analysis.
         review = next(iter(analysis.reviews.all()), None)
-        return ReviewSerializer(review).data if review else None
+        return self.review_serializer.to_representation(review) if review else None
+
+    @cached_property
+    def review_serializer(self) -> ReviewSerializer:
+        # One for all the rows of a list: building a ModelSerializer's fields costs more
+        # than serializing a review with them.
+        return ReviewSerializer(context=self.context)
 
     def get_notice(self, analysis: Analysis) -> str:
         return NOT_A_DIAGNOSTIC_DEVICE

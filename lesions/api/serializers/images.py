@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from django.urls import reverse
+from collections.abc import Callable
+from functools import cached_property
+
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
+from lesions.api.base import link_for
 from lesions.models import LesionImage, Modality
 
 
@@ -54,13 +57,22 @@ class LesionImageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_file_url(self, image: LesionImage) -> str:
-        return reverse("api:image-file", kwargs={"image_pk": image.pk})
+        return self._file_link(image.pk)
 
     def get_thumbnail_url(self, image: LesionImage) -> str:
-        return reverse("api:image-file", kwargs={"image_pk": image.pk}) + "?size=thumbnail"
+        return self._file_link(image.pk) + "?size=thumbnail"
 
     def get_analyses_url(self, image: LesionImage) -> str:
-        return reverse("api:image-analyses", kwargs={"image_pk": image.pk})
+        return self._analyses_link(image.pk)
+
+    # Once per serializer: the rows of a list share them.
+    @cached_property
+    def _file_link(self) -> Callable[[int], str]:
+        return link_for("api:image-file", "image_pk")
+
+    @cached_property
+    def _analyses_link(self) -> Callable[[int], str]:
+        return link_for("api:image-analyses", "image_pk")
 
 
 class ImageUploadSerializer(serializers.Serializer):

@@ -33,9 +33,7 @@ class ImageAnalysisListView(ClinicalGenericView, generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Analysis.objects.none()
         image = selectors.get_image_for(self.request.user, self.kwargs["image_pk"])
-        return image.analyses.select_related("model_version").prefetch_related(
-            selectors.reviews_prefetch()
-        )
+        return image.analyses.with_model_version().prefetch_related(selectors.reviews_prefetch())
 
     @extend_schema(
         summary="List an image's analyses, newest first",

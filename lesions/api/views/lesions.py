@@ -96,7 +96,7 @@ class LesionDetailView(ClinicalGenericView, generics.RetrieveUpdateDestroyAPIVie
         return selectors.get_lesion_for(self.request.user, self.kwargs["lesion_pk"])
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        lesion = self.get_object()
+        lesion = selectors.get_lesion_overview_for(request.user, self.kwargs["lesion_pk"])
         services.record_view(actor=request.user, target=lesion)  # reading is audited
         return Response(self.get_serializer(lesion).data)
 
@@ -118,17 +118,8 @@ class LesionHistoryView(ClinicalAPIView):
     )
     def get(self, request: Request, lesion_pk: int) -> Response:
         lesion = selectors.get_lesion_for(request.user, lesion_pk)
-        newest = {entry.image.pk: entry.analysis for entry in selectors.image_analyses(lesion)}
-        entries = [
-            {
-                "image": entry.image,
-                "analysis": newest.get(entry.image.pk),
-                "days_since_previous": entry.days_since_previous,
-                "days_since_first": entry.days_since_first,
-            }
-            for entry in selectors.lesion_timeline(lesion)
-        ]
-        return Response(HistoryEntrySerializer(entries, many=True).data)
+        timeline = selectors.lesion_timeline(lesion)
+        return Response(HistoryEntrySerializer(timeline, many=True).data)
 
 
 class LesionNextReviewView(ClinicalAPIView):

@@ -95,7 +95,7 @@ class PatientDetailView(ClinicalGenericView, generics.RetrieveUpdateDestroyAPIVi
         return selectors.get_patient_for(self.request.user, self.kwargs["patient_pk"])
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        patient = self.get_object()
+        patient = selectors.get_patient_overview_for(request.user, self.kwargs["patient_pk"])
         services.record_view(actor=request.user, target=patient)  # reading is audited
         return Response(self.get_serializer(patient).data)
 

@@ -91,6 +91,19 @@ def test_expired_token_is_401(clinician):
     key = token_for(clinician)
     DeviceToken.objects.update(expiry=timezone.now() - datetime.timedelta(seconds=1))
     assert_error(client_with_token(key).get(PATIENTS), 401)
+    assert not DeviceToken.objects.exists()  # refused and deleted
+
+
+def test_signing_in_removes_the_users_expired_tokens_only(clinician, other_clinician):
+    old, live = token_for(clinician, "old phone"), token_for(clinician, "tablet")
+    theirs = token_for(other_clinician, "their old phone")
+    expired = timezone.now() - datetime.timedelta(seconds=1)
+    DeviceToken.objects.filter(token_key__in=[old[:15], theirs[:15]]).update(expiry=expired)
+    assert login(APIClient(), clinician.username, device="new phone").status_code == 200
+    mine = set(DeviceToken.objects.filter(user=clinician).values_list("device_name", flat=True))
+    assert mine == {"tablet", "new phone"}
+    assert DeviceToken.objects.filter(user=other_clinician).exists()  # not theirs to clean
+    assert client_with_token(live).get(PATIENTS).status_code == 200
 
 
 def test_logout_revokes_this_device_only(clinician):

@@ -195,8 +195,8 @@ def test_worklist_queries_do_not_grow_with_rows(
         fail_analysis(analysis_pk=failed.analyses.get().pk, reason="Lost.")
 
     add_rows()
-    # Token (2 + last use) and one query per section.
-    with django_assert_max_num_queries(7) as few:
+    # Token (1 + last use) and one query per section.
+    with django_assert_max_num_queries(6) as few:
         api.get(reverse("api:worklist"))
     for _ in range(3):
         add_rows()

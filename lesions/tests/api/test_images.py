@@ -128,6 +128,18 @@ def test_list_query_count_does_not_grow_with_rows(api, lesion, rows, django_asse
     assert len(response.json()["results"]) == rows
 
 
+def test_each_listed_image_links_to_its_own_file_and_analyses(api, lesion):
+    images = [LesionImageFactory(lesion=lesion, image_bytes=jpeg_bytes(seed=s)) for s in (1, 2)]
+    listed = {row["id"]: row for row in api.get(images_of(lesion)).json()["results"]}
+    for image in images:
+        file_url = reverse("api:image-file", kwargs={"image_pk": image.pk})
+        row = listed[image.pk]
+        assert row["file_url"] == file_url
+        assert row["thumbnail_url"] == f"{file_url}?size=thumbnail"
+        assert row["analyses_url"] == reverse("api:image-analyses", kwargs={"image_pk": image.pk})
+        assert api.get(row["thumbnail_url"]).status_code == 200
+
+
 def test_delete_removes_the_image_and_its_analyses(api, lesion):
     image = LesionImageFactory(lesion=lesion)
     url = reverse("api:image-detail", kwargs={"image_pk": image.pk})
