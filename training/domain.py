@@ -42,11 +42,10 @@ from training.external import (
     ExternalSet,
     gate_distances,
     melanoma_vs_nevus,
-    outputs_as_served,
     served_states,
 )
 from training.metrics import json_safe
-from training.served import ServedOutputs
+from training.served import ServedOutputs, split_outputs
 
 FIGURE_FILE = "domain_comparison.png"
 SIDE = 256  # figures are measured at this side, so both sets are on one scale
@@ -367,7 +366,7 @@ def domain_report(
     reference_labels = [s.label for s in reference]
     if not np.isin(reference_labels, ["mel", "nv"]).any():
         raise DataError(f"{reference_name}: no melanomas or nevi to compare the images with")
-    reference_outputs = outputs_as_served(
+    reference_outputs = split_outputs(
         predictor, reference, views=views, cache_dir=cache_dir, progress=progress, desc="reference"
     )
     mask_paths = [s.path.parent.parent / "masks" / f"{s.image_id}.png" for s in reference]

@@ -28,7 +28,7 @@ from training.card import write_markdown
 from training.data import DataError, Sample, portable_path
 from training.evaluation import BOOTSTRAP_ROUNDS, not_assessable, result_states
 from training.metrics import bootstrap_intervals, json_safe, operating_points
-from training.served import ServedOutputs, samples_key, served_outputs
+from training.served import ServedOutputs
 
 LABELS_FILE = "labels.csv"
 IMAGES_DIR = "images"
@@ -111,27 +111,6 @@ def load_external(directory: str | Path) -> ExternalSet:
     return ExternalSet(root=root, samples=samples)
 
 
-def outputs_as_served(
-    predictor: Predictor,
-    samples: list[Sample],
-    *,
-    views: tuple[str, ...],
-    cache_dir: Path | None,
-    progress: bool,
-    desc: str,
-) -> ServedOutputs:
-    """Served outputs of ``samples``, cached per backend (int8 logits differ from fp32's)."""
-    return served_outputs(
-        predictor,
-        [s.path for s in samples],
-        views=views,
-        cache_key=f"{samples_key(samples)}|{predictor.backend_name}",
-        cache_dir=cache_dir,
-        progress=progress,
-        desc=desc,
-    )
-
-
 def _share(states: np.ndarray, *wanted: str) -> float | None:
     return float(np.isin(states, wanted).mean()) if len(states) else None
 
@@ -194,10 +173,9 @@ def melanoma_vs_nevus(
         "images": int(len(melanoma)),
         "melanomas": int(melanoma.sum()),
         "nevi": int((~melanoma).sum()),
+        # No threshold is recorded: these images are for evaluation only, and a threshold
+        # read off them must never find its way into an operating point.
         **served_figures(score, melanoma, states),
-        "threshold_at_specificity_80": operating_points(score, melanoma).get(
-            "threshold_at_specificity_80"
-        ),
         "states": {
             name: {state: int((states[rows] == state).sum()) for state in STATES}
             for name, rows in (("melanoma", melanoma), ("nevus", ~melanoma))

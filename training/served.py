@@ -55,6 +55,8 @@ def served_outputs(
             json.dumps(
                 {
                     "key": cache_key,
+                    # int8 and fp32 exports of the same weights give different logits
+                    "backend": predictor.backend_name,
                     "weights": predictor.card.weights_sha256,
                     "pre": predictor.card.preprocessing,
                     "size": predictor.card.input_size,

@@ -31,7 +31,12 @@ from pathlib import Path
 
 import pytest
 
-from lesions.tests.workers import start_process_group, stop_process_group, wait_until
+from lesions.tests.workers import (
+    PROCESS_DEADLINE,
+    start_process_group,
+    stop_process_group,
+    wait_until,
+)
 
 WEED = shutil.which(
     "weed", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
@@ -150,7 +155,7 @@ class S3Server:
                 preexec_fn=dies_with(os.getpid()),
             )
         try:
-            wait_until(self.stores_objects, timeout=60, interval=0.2)
+            wait_until(self.stores_objects, timeout=PROCESS_DEADLINE, interval=0.2)
         except BaseException:
             self.stop()
             raise

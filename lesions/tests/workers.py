@@ -153,7 +153,7 @@ class RedisServer:
             stderr=subprocess.DEVNULL,
         )
         try:
-            wait_until(self.accepts_connections, timeout=10)
+            wait_until(self.accepts_connections, timeout=PROCESS_DEADLINE)
         except BaseException:
             self.stop()
             raise

@@ -149,9 +149,9 @@ class Command(BaseCommand):
         from training.external import (
             external_report,
             load_external,
-            outputs_as_served,
             write_to_card,
         )
+        from training.served import split_outputs
 
         if options["refit"]:
             raise CommandError("--external is for evaluation only: --refit would fit on it")
@@ -172,7 +172,7 @@ class Command(BaseCommand):
             predictor = Predictor.from_artifact(
                 directory, backend=backend, threads=settings.DERMASCAN_INFERENCE_THREADS or None
             )
-            outputs = outputs_as_served(
+            outputs = split_outputs(
                 predictor,
                 external.samples,
                 views=views,
