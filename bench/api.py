@@ -14,7 +14,7 @@ that it takes as little of the shared CPU as it can). Phases, each ``--seconds``
   calling back to back (saturation) and once with each calling every ``--pace`` seconds.
 
 No Celery worker runs: the health check only reads the heartbeat rows, which this process
-writes every few seconds the way a worker's bootstep does (``lesions.heartbeat``).
+writes every few seconds the way a worker's bootstep does (``lesions.pipeline.heartbeat``).
 Every phase has a deadline, so the run ends by itself.
 """
 
@@ -175,7 +175,7 @@ class Stack(pipeline.Stack):
         self.stop("web")
 
     def beat_like_a_worker(self) -> None:
-        from lesions.heartbeat import write_heartbeat
+        from lesions.pipeline.heartbeat import write_heartbeat
 
         while True:
             write_heartbeat("bench-worker@localhost", "celery,inference")
@@ -204,8 +204,8 @@ def fill(patients: int, images: int) -> dict:
     django.setup()
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from lesions.inference import ServedModelInfo
     from lesions.models import Clinic, DeviceToken, Patient, User
+    from lesions.pipeline.inference import ServedModelInfo
     from lesions.services import add_lesion_image, create_lesion
     from lesions.services.analyses import claim_analysis, complete_analysis
     from lesions.tests.images import jpeg_bytes

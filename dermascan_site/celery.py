@@ -4,12 +4,13 @@ import os
 
 from celery import Celery
 
-from lesions.heartbeat import Heartbeat
+from lesions.pipeline.heartbeat import Heartbeat
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dermascan_site.settings")
 
 app = Celery("dermascan")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
-# Each worker writes a heartbeat row that the health check reads (lesions.heartbeat).
+# Tasks live in lesions.pipeline.tasks (the analysis pipeline's package), not <app>.tasks.
+app.autodiscover_tasks(["lesions.pipeline"])
+# Each worker writes a heartbeat row that the health check reads (lesions.pipeline.heartbeat).
 app.steps["worker"].add(Heartbeat)

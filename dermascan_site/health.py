@@ -1,7 +1,7 @@
 """GET /health/ and /api/health/: is everything an analysis needs up?
 
 For load balancers and operators. Cheap by design: it reads the heartbeat rows the workers
-write (``lesions.heartbeat``) instead of pinging them, at most once a second per process,
+write (``lesions.pipeline.heartbeat``) instead of pinging them, at most once a second per process,
 and the broker and model checks are remembered for a few seconds, so a check costs one small
 query a second however often it is called. Anonymous callers get the
 overall status only; staff (session) and API token holders also get the components

@@ -222,7 +222,7 @@ STORAGES = {
     },
 }
 
-# Uploads: an image may have 20 MB (lesions.imaging); a request body more than 1 MB above that
+# Uploads: an image may have 20 MB (lesions.uploads); a request body more than 1 MB above that
 # is refused from its Content-Length before anything is read (dermascan_site.security), and the
 # reverse proxy refuses it too. Django spools files above 5 MB to disk instead of memory;
 # form fields other than files may have 2.5 MB in all (Django's default).
@@ -276,7 +276,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-# The analysis pipeline (lesions.tasks). A task is acknowledged only after it finished, and
+# The analysis pipeline (lesions.pipeline.tasks). A task is acknowledged only after it finished, and
 # a worker that dies mid-task gives its message back, so no analysis is lost with a worker;
 # the task itself is idempotent (a claim in the database), so a redelivered one does no harm.
 CELERY_TASK_ACKS_LATE = True

@@ -30,7 +30,7 @@ from classifier.services import (
     delete_model_version,
     register_model_version,
 )
-from lesions import imaging
+from lesions import uploads
 from lesions.models import Analysis, AnalysisStatus, LesionImage
 from lesions.tests.factories import LesionFactory, LesionImageFactory
 from lesions.tests.images import sample_bytes
@@ -116,7 +116,7 @@ def test_an_upload_stores_the_image_and_its_thumbnail_in_the_media_bucket(
 
     stored = s3.objects(s3.media)
     assert set(stored) == {image.file.name, image.thumbnail.name}
-    clean = imaging.clean_image(upload)  # what the upload service stores, computed again
+    clean = uploads.clean_image(upload)  # what the upload service stores, computed again
     assert stored[image.file.name] == clean.content
     assert stored[image.thumbnail.name] == clean.thumbnail
     assert len(stored[image.file.name]) == image.byte_size

@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
 from lesions import selectors
-from lesions.admin_scoping import ClinicScopedAdmin
+from lesions.admin.scoping import ClinicScopedAdmin
 from lesions.models import Review
 from lesions.services.audit import AuditedRecord
 

@@ -87,3 +87,6 @@ class ClinicScopedAdmin(admin.ModelAdmin):
             if target is not None:
                 record_view(actor=request.user, target=target)
         return response
+
+
+ClinicFilter = admin.RelatedOnlyFieldListFilter  # offers only the clinics the user may see

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from classifier.labels import display_name
-from lesions.follow_up import Visit
+from lesions.follow_up.changes import Visit
 
 WIDTH, HEIGHT = 560, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 12, 34

@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from lesions.charts import TrendChart, trend_chart
+from lesions.follow_up.charts import TrendChart, trend_chart
 from lesions.models import Analysis, Lesion, LesionImage, Patient, Review, User
 from lesions.selectors import lesion_visits, lesions_of, newest_result_of, next_visit_of
 

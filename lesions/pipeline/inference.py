@@ -1,7 +1,7 @@
 """The model as an inference worker process serves it: loaded once per process, not per task.
 
 Celery's prefork pool forks its child processes from the main worker process; the model is
-loaded in each child after the fork (``worker_process_init``, see ``lesions.tasks``), so
+loaded in each child after the fork (``worker_process_init``, see ``lesions.pipeline.tasks``), so
 CUDA is initialised where it is used and no runtime threads are forked half-way. Each
 task asks which model is active (one small query) and the model is reloaded only when
 another version was activated.

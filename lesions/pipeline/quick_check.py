@@ -13,8 +13,8 @@ from classifier.errors import ImageError
 
 
 def quick_prediction(image: bytes, *, tta: bool, heatmap: bool) -> dict:
-    """Predict ``image`` (already validated and cleaned by ``lesions.imaging``)."""
-    from lesions.inference import ModelUnavailable, current_model
+    """Predict ``image`` (already validated and cleaned by ``lesions.uploads``)."""
+    from lesions.pipeline.inference import ModelUnavailable, current_model
 
     try:
         loaded = current_model()

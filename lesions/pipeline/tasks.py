@@ -68,7 +68,7 @@ def run_analysis(self, analysis_pk: int) -> str:
 
 def _analyse(claim: services.Claim, hostname: str = "") -> str:
     from classifier.errors import EngineError, ImageError
-    from lesions.inference import ModelUnavailable, current_model, heatmap_jpeg
+    from lesions.pipeline.inference import ModelUnavailable, current_model, heatmap_jpeg
 
     started = time.monotonic()
     analysis = claim.analysis
@@ -123,7 +123,7 @@ def _report_served_model(hostname: str, loaded) -> None:
     global _reported_key
     if not hostname or loaded.key == _reported_key:
         return
-    from lesions.heartbeat import record_served_model
+    from lesions.pipeline.heartbeat import record_served_model
 
     record_served_model(
         hostname, backend=loaded.predictor.backend_name, model_id=loaded.predictor.model_id
@@ -145,7 +145,7 @@ def load_model_in_worker_process(sender: str = "", **kwargs: object) -> None:
     consumed = set(queues.consume_from or queues)
     if "inference" not in consumed:
         return  # a worker for other queues (e.g. the sweeper only) needs no model
-    from lesions.inference import ModelUnavailable, current_model
+    from lesions.pipeline.inference import ModelUnavailable, current_model
 
     try:
         _report_served_model(str(sender or ""), current_model())
@@ -168,6 +168,6 @@ def predict_image(image_base64: str, tta: bool = True, heatmap: bool = False) ->
     """The API's quick check: predict an image sent in the message; nothing is stored."""
     import base64
 
-    from lesions.quick_check import quick_prediction
+    from lesions.pipeline.quick_check import quick_prediction
 
     return quick_prediction(base64.b64decode(image_base64), tta=tta, heatmap=heatmap)

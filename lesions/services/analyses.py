@@ -23,7 +23,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from classifier.risk import REVIEW_ACTION
-from lesions import dispatch
 from lesions.models import (
     PENDING_STATUSES,
     Analysis,
@@ -33,9 +32,10 @@ from lesions.models import (
     ResultState,
     User,
 )
+from lesions.pipeline import dispatch
 
 if TYPE_CHECKING:
-    from lesions.inference import ServedModelInfo
+    from lesions.pipeline.inference import ServedModelInfo
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from lesions.follow_up import ReviewFacts, latest_evolution, suggest_next_review
+from lesions.follow_up.changes import ReviewFacts, latest_evolution, suggest_next_review
 from lesions.models import Analysis, AuditAction, Lesion, Review, User
 
 from .audit import record_event

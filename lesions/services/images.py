@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
-from lesions import imaging
+from lesions import uploads
 from lesions.models import AuditAction, Lesion, LesionImage, User
 
 from .analyses import request_analysis
@@ -29,16 +29,16 @@ def add_lesion_image(
     """The single entry point for new images (web form and API).
 
     Raises ValidationError, with a message meant for the user, on any bad input; in that
-    case nothing is stored. The stored file is the cleaned image (see ``lesions.imaging``)
+    case nothing is stored. The stored file is the cleaned image (see ``lesions.uploads``)
     under a random name. Files are written before the rows; should a caller's enclosing
     transaction roll back later, the two files stay behind unreferenced (never the reverse).
     """
-    data = imaging.read_upload(uploaded_file)
-    upload_sha256 = imaging.sha256_of(data)
+    data = uploads.read_upload(uploaded_file)
+    upload_sha256 = uploads.sha256_of(data)
     # The same bytes again are refused by their hash, before paying for a decode.
     if already_uploaded(lesion=lesion, upload_sha256=upload_sha256):
         raise ValidationError(DUPLICATE_IMAGE_MESSAGE, code="duplicate_image")
-    clean = imaging.clean_image(data)
+    clean = uploads.clean_image(data)
     del data
     image = LesionImage(
         lesion=lesion,

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from lesions.models import AuditAction, Clinic, Patient, Sex, User
 from lesions.models.patient import split_full_name
-from lesions.text import clean_name
+from lesions.services.text import clean_name
 
 from ._changes import apply_changes
 from .audit import record_event

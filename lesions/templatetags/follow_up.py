@@ -19,7 +19,7 @@ def worklist_count(context: template.Context) -> int | None:
     sections = context.get("sections")
     if sections is not None:  # the worklist page itself has counted already
         return sum(section.count for section in sections)
-    from lesions.worklist import worklist_counts
+    from lesions.follow_up.worklist import worklist_counts
 
     return sum(worklist_counts(user).values())
 

@@ -14,8 +14,8 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
-from lesions.inference import ServedModelInfo
 from lesions.models import Analysis, Lesion, LesionImage
+from lesions.pipeline.inference import ServedModelInfo
 from lesions.services.analyses import claim_analysis, complete_analysis
 from lesions.tests.factories import LesionImageFactory, days_ago
 from lesions.tests.images import sample_bytes
@@ -38,7 +38,7 @@ def analyse_sample(
     **image_options,
 ) -> Analysis:
     """Upload the committed ``diagnosis`` sample to ``lesion`` and analyse it with the engine."""
-    from lesions.inference import heatmap_jpeg
+    from lesions.pipeline.inference import heatmap_jpeg
 
     # Claimed before the upload commits: the task it sends on commit finds the analysis taken,
     # so a live worker left running by another test (serving another model) cannot race us.

@@ -7,8 +7,8 @@ import io
 from PIL import Image
 
 from classifier.labels import HAM7
-from lesions.inference import ServedModelInfo
 from lesions.models import Analysis, LesionImage
+from lesions.pipeline.inference import ServedModelInfo
 from lesions.services.analyses import claim_analysis, complete_analysis
 
 DEFAULT_MODEL = ServedModelInfo(model_version_id=None, model_id="test-model", sha256="ab" * 32)

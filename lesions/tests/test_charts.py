@@ -6,8 +6,8 @@ import datetime
 
 import pytest
 
-from lesions.charts import HEIGHT, LEFT, RIGHT, WIDTH, trend_chart
-from lesions.follow_up import Visit
+from lesions.follow_up.changes import Visit
+from lesions.follow_up.charts import HEIGHT, LEFT, RIGHT, WIDTH, trend_chart
 
 
 def visit(pk: int, day: datetime.date, malignant: float | None, **probabilities: float) -> Visit:

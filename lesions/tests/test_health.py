@@ -208,7 +208,7 @@ def test_a_worker_reports_the_backend_its_processes_serve(staff_client, settings
 def test_details_list_each_workers_backend(staff_client, served_model, idle_broker):
     beat()
     beat(hostname="w2@host")
-    from lesions.heartbeat import record_served_model
+    from lesions.pipeline.heartbeat import record_served_model
 
     record_served_model("w1@host", backend="onnx-int8", model_id="m-1")
     body = staff_client.get(reverse("health")).json()

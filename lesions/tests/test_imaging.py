@@ -1,4 +1,4 @@
-"""lesions.imaging: uploads are judged by their content, and what is kept is clean RGB."""
+"""lesions.uploads: uploads are judged by their content, and what is kept is clean RGB."""
 
 import io
 import struct
@@ -10,13 +10,13 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from lesions import imaging
+from lesions import uploads
 from lesions.tests.images import encode, jpeg_bytes, png_bytes, sample_bytes, textured_image
 
 
 def refusal(data: bytes) -> ValidationError:
     with pytest.raises(ValidationError) as caught:
-        imaging.clean_image(data)
+        uploads.clean_image(data)
     return caught.value
 
 
@@ -36,14 +36,14 @@ def png_header_only(width: int, height: int) -> bytes:
     )
 
 
-def reopen(clean: imaging.CleanImage) -> Image.Image:
+def reopen(clean: uploads.CleanImage) -> Image.Image:
     image = Image.open(io.BytesIO(clean.content))
     image.load()
     return image
 
 
 def test_real_dermoscopic_jpeg_is_accepted_as_rgb_jpeg():
-    clean = imaging.clean_image(sample_bytes("mel"))
+    clean = uploads.clean_image(sample_bytes("mel"))
     assert (clean.format, clean.width, clean.height) == ("JPEG", 256, 256)
     assert clean.content_type == "image/jpeg"
     assert reopen(clean).mode == "RGB"
@@ -52,7 +52,7 @@ def test_real_dermoscopic_jpeg_is_accepted_as_rgb_jpeg():
 
 def test_png_stays_png_and_lossless():
     original = textured_image((40, 40), seed=3)
-    clean = imaging.clean_image(png_bytes(original))
+    clean = uploads.clean_image(png_bytes(original))
     assert clean.format == "PNG"
     assert np.array_equal(np.asarray(reopen(clean)), np.asarray(original))
 
@@ -61,22 +61,22 @@ def test_hash_is_of_the_uploaded_bytes():
     import hashlib
 
     data = jpeg_bytes(seed=5)
-    assert imaging.clean_image(data).upload_sha256 == hashlib.sha256(data).hexdigest()
+    assert uploads.clean_image(data).upload_sha256 == hashlib.sha256(data).hexdigest()
 
 
 def test_zero_byte_file_is_refused():
     assert refusal(b"").code == "empty_file"
     with pytest.raises(ValidationError, match="empty"):
-        imaging.read_upload(SimpleUploadedFile("empty.jpg", b""))
+        uploads.read_upload(SimpleUploadedFile("empty.jpg", b""))
 
 
 def test_file_over_20_mb_is_refused_without_decoding():
-    data = jpeg_bytes() + b"\0" * (imaging.MAX_UPLOAD_BYTES)
+    data = jpeg_bytes() + b"\0" * (uploads.MAX_UPLOAD_BYTES)
     error = refusal(data)
     assert error.code == "file_too_large"
     assert "20 MB" in error.messages[0]
     with pytest.raises(ValidationError, match="limit is 20 MB"):
-        imaging.read_upload(SimpleUploadedFile("big.jpg", data))
+        uploads.read_upload(SimpleUploadedFile("big.jpg", data))
 
 
 @pytest.mark.parametrize(
@@ -150,7 +150,7 @@ def test_exif_orientation_is_applied():
     image.paste((255, 0, 0), (0, 0, 30, 40))
     exif = Image.Exif()
     exif[0x0112] = 6
-    clean = imaging.clean_image(encode(image, "JPEG", quality=95, exif=exif))
+    clean = uploads.clean_image(encode(image, "JPEG", quality=95, exif=exif))
     stored = reopen(clean)
     assert (clean.width, clean.height) == stored.size == (40, 60)
     # After a clockwise turn the left half is on top.
@@ -170,7 +170,7 @@ def test_exif_and_gps_metadata_are_removed():
     gps[4] = (16.0, 22.0, 10.0)
     data = jpeg_bytes(exif=exif)
     assert Image.open(io.BytesIO(data)).getexif().get_ifd(0x8825)  # the upload has GPS
-    clean = imaging.clean_image(data)
+    clean = uploads.clean_image(data)
     stored = Image.open(io.BytesIO(clean.content))
     assert len(stored.getexif()) == 0
     assert "exif" not in stored.info
@@ -183,13 +183,13 @@ def test_png_text_metadata_is_removed():
 
     info = PngInfo()
     info.add_text("Comment", "patient Jane Doe")
-    clean = imaging.clean_image(png_bytes(pnginfo=info))
+    clean = uploads.clean_image(png_bytes(pnginfo=info))
     assert b"Jane Doe" not in clean.content
 
 
 def test_grayscale_becomes_rgb():
     gray = Image.new("L", (40, 40), 90)
-    stored = reopen(imaging.clean_image(encode(gray, "PNG")))
+    stored = reopen(uploads.clean_image(encode(gray, "PNG")))
     assert stored.mode == "RGB"
     assert stored.getpixel((0, 0)) == (90, 90, 90)
 
@@ -202,7 +202,7 @@ def test_16_bit_png_is_scaled_not_clipped():
     assert sixteen.mode == "I;16"
     data = encode(sixteen, "PNG")
     assert Image.open(io.BytesIO(data)).mode.startswith("I")
-    stored = reopen(imaging.clean_image(data))
+    stored = reopen(uploads.clean_image(data))
     assert stored.mode == "RGB"
     assert stored.getpixel((0, 0)) == (255, 255, 255)
     assert stored.getpixel((5, 30)) == (0, 0, 0)
@@ -211,7 +211,7 @@ def test_16_bit_png_is_scaled_not_clipped():
 
 def test_cmyk_jpeg_becomes_rgb():
     cmyk = Image.new("CMYK", (40, 40), (0, 255, 255, 0))  # pure red in CMYK
-    stored = reopen(imaging.clean_image(encode(cmyk, "JPEG", quality=95)))
+    stored = reopen(uploads.clean_image(encode(cmyk, "JPEG", quality=95)))
     assert stored.mode == "RGB"
     red, green, blue = stored.getpixel((20, 20))
     assert red > 200 and green < 60 and blue < 60
@@ -221,7 +221,7 @@ def test_cmyk_jpeg_becomes_rgb():
 def test_transparent_png_is_flattened_onto_white(mode):
     image = Image.new(mode, (40, 40), (0, 0) if mode == "LA" else (0, 0, 0, 0))
     image.paste((0, 255) if mode == "LA" else (0, 0, 0, 255), (0, 0, 20, 40))
-    stored = reopen(imaging.clean_image(encode(image, "PNG")))
+    stored = reopen(uploads.clean_image(encode(image, "PNG")))
     assert stored.mode == "RGB"
     assert stored.getpixel((5, 5)) == (0, 0, 0)
     assert stored.getpixel((35, 5)) == (255, 255, 255)
@@ -231,7 +231,7 @@ def test_palette_png_with_transparency_becomes_rgb():
     image = Image.new("P", (40, 40), 0)
     image.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
     image.paste(1, (20, 0, 40, 40))
-    stored = reopen(imaging.clean_image(encode(image, "PNG", transparency=0)))
+    stored = reopen(uploads.clean_image(encode(image, "PNG", transparency=0)))
     assert stored.mode == "RGB"
     assert stored.getpixel((5, 5)) == (255, 255, 255)
     assert stored.getpixel((30, 5)) == (0, 0, 255)

@@ -10,8 +10,9 @@ import pytest
 from PIL import Image, ImageCms
 from PIL.PngImagePlugin import PngInfo
 
-from lesions import imaging
+from lesions import uploads
 from lesions.tests.images import encode, textured_image
+from lesions.uploads import validation
 
 SECRET = b"Jane Doe, 1970-01-01, MRN-4711"
 # JFIF APP0 (written by libjpeg), quantisation and Huffman tables, frame headers (baseline,
@@ -70,7 +71,7 @@ def assert_only_decoding_data(data: bytes) -> None:
         assert kinds <= ALLOWED_PNG_CHUNKS, f"PNG chunks not needed: {kinds - ALLOWED_PNG_CHUNKS}"
 
 
-def assert_clean(clean: imaging.CleanImage) -> None:
+def assert_clean(clean: uploads.CleanImage) -> None:
     assert_only_decoding_data(clean.content)
     assert_only_decoding_data(clean.thumbnail)
     stored = Image.open(io.BytesIO(clean.content))
@@ -118,7 +119,7 @@ def test_jpeg_comment_and_xmp_are_gone_from_file_and_thumbnail(mode):
     image = textured_image((80, 60)).convert(mode)
     data = xmp_app1(encode(image, "JPEG", quality=90, comment=SECRET))
     assert data.count(SECRET) == 2  # the upload carries both
-    assert_clean(imaging.clean_image(data))
+    assert_clean(uploads.clean_image(data))
 
 
 @pytest.mark.parametrize("mode", ["RGB", "L"])
@@ -132,14 +133,14 @@ def test_png_text_chunks_and_arbitrary_icc_bytes_are_gone(mode):
     )
     kinds = {kind for kind, _ in png_chunks(data)}
     assert {b"tEXt", b"zTXt", b"iTXt", b"iCCP"} <= kinds
-    assert_clean(imaging.clean_image(data))
+    assert_clean(uploads.clean_image(data))
 
 
 def test_jpeg_icc_profile_is_dropped_after_it_is_applied():
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     data = encode(textured_image((80, 60)), "JPEG", quality=90, icc_profile=srgb)
     assert b"ICC_PROFILE" in data
-    clean = imaging.clean_image(data)
+    clean = uploads.clean_image(data)
     assert_clean(clean)
     assert b"ICC_PROFILE" not in clean.content
 
@@ -149,7 +150,7 @@ def test_greyscale_profile_is_applied_not_kept(image_format):
     # Grey 128 on a linear (gamma 1.0) scale is about 188 in sRGB.
     grey = Image.new("L", (40, 40), 128)
     data = encode(grey, image_format, icc_profile=gray_icc_profile(1.0))
-    clean = imaging.clean_image(data)
+    clean = uploads.clean_image(data)
     assert_clean(clean)
     red, green, blue = Image.open(io.BytesIO(clean.content)).getpixel((20, 20))
     assert red == green == blue
@@ -159,7 +160,7 @@ def test_greyscale_profile_is_applied_not_kept(image_format):
 def test_profile_of_the_wrong_colour_space_is_ignored_and_dropped():
     rgb = textured_image((40, 40))
     data = encode(rgb, "PNG", icc_profile=gray_icc_profile(1.0))
-    clean = imaging.clean_image(data)
+    clean = uploads.clean_image(data)
     assert_clean(clean)
     assert Image.open(io.BytesIO(clean.content)).tobytes() == rgb.tobytes()
 
@@ -168,7 +169,7 @@ def test_transparent_png_with_text_and_profile_is_flattened_and_clean():
     rgba = Image.new("RGBA", (40, 40), (0, 0, 0, 0))
     info = PngInfo()
     info.add_text("Comment", SECRET.decode())
-    clean = imaging.clean_image(encode(rgba, "PNG", pnginfo=info, icc_profile=SECRET))
+    clean = uploads.clean_image(encode(rgba, "PNG", pnginfo=info, icc_profile=SECRET))
     assert_clean(clean)
     assert Image.open(io.BytesIO(clean.content)).getpixel((5, 5)) == (255, 255, 255)
 
@@ -176,14 +177,14 @@ def test_transparent_png_with_text_and_profile_is_flattened_and_clean():
 def test_large_jpeg_is_reduced_while_decoding_to_the_kept_limit():
     # 6000 x 3000 = 18 MP: above the kept limit, so it is decoded at half size.
     image = Image.new("RGB", (6000, 3000), (200, 120, 90))
-    clean = imaging.clean_image(encode(image, "JPEG", quality=80, comment=SECRET))
+    clean = uploads.clean_image(encode(image, "JPEG", quality=80, comment=SECRET))
     assert (clean.width, clean.height) == (3000, 1500)
     assert_clean(clean)
 
 
 def test_large_png_is_reduced_after_decoding():
     image = Image.new("P", (5000, 4000), 0)  # 20 MP, a few kB
-    clean = imaging.clean_image(encode(image, "PNG"))
+    clean = uploads.clean_image(encode(image, "PNG"))
     assert (clean.width, clean.height) == (2500, 2000)
     assert_clean(clean)
 
@@ -196,7 +197,7 @@ def test_one_decode_at_a_time_per_process(monkeypatch):
 
     running, most = 0, 0
     lock = threading.Lock()
-    original = imaging.to_rgb
+    original = uploads.to_rgb
 
     def slow_to_rgb(image):
         nonlocal running, most
@@ -208,9 +209,9 @@ def test_one_decode_at_a_time_per_process(monkeypatch):
             running -= 1
         return original(image)
 
-    monkeypatch.setattr(imaging, "to_rgb", slow_to_rgb)
+    monkeypatch.setattr(validation, "to_rgb", slow_to_rgb)
     data = encode(textured_image((64, 64)), "JPEG")
-    threads = [threading.Thread(target=imaging.clean_image, args=(data,)) for _ in range(4)]
+    threads = [threading.Thread(target=uploads.clean_image, args=(data,)) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:

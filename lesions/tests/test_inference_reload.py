@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lesions import inference
+from lesions.pipeline import inference
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "classifier" / "default_model"
 

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from classifier.artifact import read_card
-from lesions.inference import ServedModelInfo
 from lesions.models import Analysis, AnalysisStatus
+from lesions.pipeline.inference import ServedModelInfo
 from lesions.services.analyses import claim_analysis, complete_analysis
 from lesions.tests.factories import ClinicianFactory, LesionImageFactory
 from lesions.tests.pipeline_data import finish, heatmap_bytes, result_dict

@@ -18,8 +18,8 @@ from classifier.artifact import read_card
 from classifier.labels import HAM7
 from classifier.services import register_model_version
 from lesions.models import Analysis, AnalysisStatus
+from lesions.pipeline.tasks import run_analysis
 from lesions.services import request_analysis
-from lesions.tasks import run_analysis
 from lesions.tests.factories import LesionImageFactory
 from lesions.tests.images import sample_bytes
 from lesions.tests.workers import requires_worker_stack, wait_until

@@ -14,7 +14,7 @@ import datetime
 import pytest
 
 from lesions import services
-from lesions.follow_up import SHORT_INTERVAL, Visit, compare_visits, suggest_next_review
+from lesions.follow_up.changes import SHORT_INTERVAL, Visit, compare_visits, suggest_next_review
 from lesions.models import AuditEvent, Lesion
 from lesions.tests.engine import analyse_sample
 from lesions.tests.factories import LesionFactory, days_ago
@@ -129,7 +129,7 @@ def test_not_assessable_visit_is_skipped_when_comparing():
     def visit(pk, state, top, p):
         return Visit(pk, datetime.date(2026, 1, pk), datetime.date(2026, 1, pk), state, top, p, {})
 
-    from lesions.follow_up import latest_evolution
+    from lesions.follow_up.changes import latest_evolution
 
     visits = [
         visit(1, "low", "nv", 0.01),

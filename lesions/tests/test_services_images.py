@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from lesions import imaging, services
+from lesions import services, uploads
 from lesions.models import AuditAction, AuditEvent, LesionImage
 from lesions.services import images as images_service
 from lesions.tests.factories import LesionFactory, LesionImageFactory
@@ -177,7 +177,7 @@ def test_duplicate_is_refused_by_its_hash_before_it_is_decoded(
     def must_not_decode(data):
         raise AssertionError("a duplicate was decoded")
 
-    monkeypatch.setattr(imaging, "clean_image", must_not_decode)
+    monkeypatch.setattr(uploads, "clean_image", must_not_decode)
     with pytest.raises(ValidationError) as caught:
         upload(lesion, clinician, sample_bytes("df"))
     assert caught.value.code == "duplicate_image"

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from lesions import imaging
+from lesions import uploads
 from lesions.models import LesionImage
 from lesions.tests.factories import LesionFactory, LesionImageFactory
 from lesions.tests.images import encode, jpeg_bytes, png_bytes, sample_bytes, stored_files
@@ -67,7 +67,7 @@ def test_bad_upload_is_a_400_form_error_and_nothing_is_stored(
 
 
 def test_file_over_20_mb_is_a_400(clinician_client, lesion, media_root):
-    data = jpeg_bytes() + b"\0" * imaging.MAX_UPLOAD_BYTES
+    data = jpeg_bytes() + b"\0" * uploads.MAX_UPLOAD_BYTES
     response = post_upload(clinician_client, lesion, data)
     assert response.status_code == 400
     assert "the limit is 20 MB" in response.context["upload_form"].errors["file"][0]

@@ -107,7 +107,7 @@ def measure_upload(path: Path) -> dict[str, object]:
     from django.core.exceptions import ValidationError
     from django.core.files.uploadedfile import TemporaryUploadedFile
 
-    from lesions import imaging
+    from lesions import uploads
 
     upload = TemporaryUploadedFile(path.name, "application/octet-stream", 0, None)
     with path.open("rb") as source:
@@ -120,9 +120,9 @@ def measure_upload(path: Path) -> dict[str, object]:
     baseline_kb = _status_kb("VmRSS")
     started = time.perf_counter()
     try:
-        data = imaging.read_upload(upload)
-        imaging.sha256_of(data)
-        clean = imaging.clean_image(data)
+        data = uploads.read_upload(upload)
+        uploads.sha256_of(data)
+        clean = uploads.clean_image(data)
         outcome = f"accepted {clean.width}x{clean.height}"
     except ValidationError as error:
         outcome = f"refused: {error.code}"

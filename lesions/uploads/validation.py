@@ -23,29 +23,51 @@ import warnings
 from dataclasses import dataclass
 from typing import IO
 
-import numpy as np
 from django.core.exceptions import ValidationError
-from PIL import Image, ImageCms, ImageOps, JpegImagePlugin, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
+
+from lesions.uploads.pixels import (
+    apply_orientation,
+    encode,
+    jpeg_settings,
+    reduce_after_decoding,
+    reduce_while_decoding,
+    to_rgb,
+)
+from lesions.uploads.thumbnails import make_thumbnail
 
 logger = logging.getLogger(__name__)
 
+
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
 MAX_PIXELS = 40_000_000
+
+
 # Larger images are kept reduced (by 2, 4 or 8) to at most this many pixels: 4,000 px a side
 # is far beyond what the classifier (160-224 px) or a clinician's screen needs.
-MAX_KEPT_PIXELS = 16_000_000
+
+
 MIN_SIDE = 32
-THUMBNAIL_SIDE = 384
+
 
 _MAGIC_NUMBERS = {
     b"\xff\xd8\xff": "JPEG",
     b"\x89PNG\r\n\x1a\n": "PNG",
 }
+
+
 _CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
+
+
 _EXTENSIONS = {"JPEG": "jpg", "PNG": "png"}
+
+
 # Everything Pillow may raise on a malformed file while parsing or decoding it.
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, IndexError)
-_SRGB = ImageCms.createProfile("sRGB")
+
+
 _DECODE_SLOT = threading.Lock()
 
 
@@ -97,7 +119,7 @@ def clean_image(data: bytes) -> CleanImage:
         _verify_png_checksums(data)
     else:
         check_jpeg_structure(data)
-        _reduce_while_decoding(image)
+        reduce_while_decoding(image)
     # One decode at a time per process: the budget above holds per web worker process, even
     # with several threads (gthread) or concurrent requests in it.
     with _DECODE_SLOT:
@@ -106,13 +128,13 @@ def clean_image(data: bytes) -> CleanImage:
         except _DECODE_ERRORS as exc:
             raise _corrupt() from exc
         # Read what the encoder reuses before the decoded frame is released.
-        jpeg_params = _jpeg_params(image) if image_format == "JPEG" else {}
+        saved_settings = jpeg_settings(image) if image_format == "JPEG" else {}
         # Rebinding drops the full-size frame as soon as the reduced one exists.
-        image = _apply_orientation(_reduce_after_decoding(image))
+        image = apply_orientation(reduce_after_decoding(image))
         rgb = to_rgb(image)
         del image
         return CleanImage(
-            content=_encode(rgb, image_format, jpeg_params=jpeg_params),
+            content=encode(rgb, image_format, jpeg_options=saved_settings),
             format=image_format,
             width=rgb.width,
             height=rgb.height,
@@ -137,55 +159,14 @@ def sniff_format(data: bytes) -> str:
     )
 
 
-def to_rgb(image: Image.Image) -> Image.Image:
-    """8-bit sRGB pixels from any mode a JPEG or PNG can carry, with no metadata attached.
-
-    An embedded colour profile is applied (a wide-gamut or greyscale profile changes the
-    colours the pixels mean), then dropped: what is stored is plain sRGB. An RGB image
-    without a profile is returned itself (its metadata cleared), not copied.
-    """
-    profile = _embedded_profile(image)
-    if image.mode.startswith("I"):
-        image = _sixteen_bit_to_eight(image)
-    alpha = None
-    if _has_transparency(image):
-        # Flatten onto white: the classifier and the eye both expect an opaque photo.
-        target = "LA" if image.mode in ("L", "LA", "La") else "RGBA"
-        with_alpha = image if image.mode == target else image.convert(target)
-        alpha = with_alpha.getchannel("A")
-        image = with_alpha.convert(with_alpha.mode[:-1])
-        del with_alpha
-    elif image.mode not in ("L", "RGB", "CMYK"):
-        image = image.convert("RGB")
-    rgb = _profile_to_srgb(image, profile) if profile is not None else None
-    if rgb is None:
-        rgb = image.convert("RGB") if image.mode != "RGB" else image
-    del image
-    if alpha is not None:
-        flattened = Image.new("RGB", rgb.size, (255, 255, 255))
-        flattened.paste(rgb, mask=alpha)
-        rgb = flattened
-    rgb.info.clear()  # Pillow's encoders write a comment or profile found here
-    return rgb
-
-
-def make_thumbnail(rgb: Image.Image) -> bytes:
-    scale = min(1.0, THUMBNAIL_SIDE / max(rgb.size))
-    size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
-    # resize() with a reducing gap never copies the full-size image first.
-    thumbnail = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-    thumbnail.info.clear()
-    out = io.BytesIO()
-    thumbnail.save(out, "JPEG", quality=85)
-    return out.getvalue()
-
-
 # Markers that may start a segment of a JPEG stream (ITU T.81 table B.1), besides SOS and EOI.
 _JPEG_SEGMENT_MARKERS = frozenset(
     [0xC4, 0xCC, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF, 0xFE]
     + [m for m in range(0xC0, 0xD0) if m not in (0xC4, 0xC8, 0xCC)]  # SOFn
     + list(range(0xE0, 0xF0))  # APPn
 )
+
+
 _SOS, _EOI = 0xDA, 0xD9
 
 
@@ -277,110 +258,6 @@ def _verify_png_checksums(data: bytes) -> None:
             Image.open(io.BytesIO(data), formats=["PNG"]).verify()
     except _DECODE_ERRORS as exc:
         raise _corrupt() from exc
-
-
-def _apply_orientation(image: Image.Image) -> Image.Image:
-    try:
-        # In place: a copy would double the memory of an image that needs no turning.
-        ImageOps.exif_transpose(image, in_place=True)
-        return image
-    except Exception:  # a broken EXIF block must not refuse a good photo
-        logger.warning("Unreadable EXIF orientation; image kept as stored", exc_info=True)
-        return image
-
-
-def _has_transparency(image: Image.Image) -> bool:
-    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
-
-
-_PROFILE_MODES = {"GRAY": "L", "RGB": "RGB", "CMYK": "CMYK"}
-
-
-def _embedded_profile(image: Image.Image) -> ImageCms.ImageCmsProfile | None:
-    icc_profile = image.info.get("icc_profile")
-    if not icc_profile:
-        return None
-    try:
-        return ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
-        logger.info("Embedded ICC profile not readable; converting without it")
-        return None
-
-
-def _profile_to_srgb(image: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image | None:
-    """The pixels in sRGB, or None when the profile does not describe them (then ignored)."""
-    space = profile.profile.xcolor_space.strip()
-    if _PROFILE_MODES.get(space) != image.mode:
-        logger.info("ICC profile for %s does not fit a %s image; ignored", space, image.mode)
-        return None
-    try:
-        return ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
-    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
-        logger.info("Embedded ICC profile not usable; converting without it")
-        return None
-
-
-def _sixteen_bit_to_eight(image: Image.Image) -> Image.Image:
-    """16-bit greyscale scaled to 8 bits (convert("L") would clip every value above 255)."""
-    levels = np.asarray(image, dtype=np.uint32)  # in place from here: no float copies
-    np.clip(levels, 0, 65535, out=levels)
-    levels += 128
-    levels //= 257
-    return Image.fromarray(levels.astype(np.uint8), mode="L")
-
-
-def _reduction_factor(width: int, height: int) -> int:
-    """The smallest of 1, 2, 4, 8 that brings the image within MAX_KEPT_PIXELS."""
-    for factor in (1, 2, 4, 8):
-        if (width // factor) * (height // factor) <= MAX_KEPT_PIXELS:
-            return factor
-    return 8  # unreachable while MAX_PIXELS <= 64 x MAX_KEPT_PIXELS
-
-
-def _reduce_while_decoding(image: Image.Image) -> None:
-    """JPEG only: ask libjpeg to decode at 1/2, 1/4 or 1/8 scale, so memory stays bounded."""
-    factor = _reduction_factor(*image.size)
-    if factor > 1:
-        width, height = image.size
-        image.draft(image.mode, (width // factor, height // factor))
-
-
-def _reduce_after_decoding(image: Image.Image) -> Image.Image:
-    factor = _reduction_factor(*image.size)
-    if factor == 1:
-        return image
-    if image.mode in ("RGBA", "LA"):
-        # Image.reduce() would first copy the whole frame to premultiplied alpha (+100 %
-        # memory); the core reduce averages the channels as they are, which differs only at
-        # the edges of half-transparent areas, flattened onto white right after anyway.
-        return image._new(image.im.reduce((factor, factor), (0, 0, *image.size)))
-    try:
-        return image.reduce(factor)
-    except ValueError:  # modes reduce() does not take (palette, 1-bit, 16-bit grey)
-        size = (image.width // factor, image.height // factor)
-        return image.resize(size, Image.Resampling.NEAREST)
-
-
-def _jpeg_params(image: Image.Image) -> dict[str, object]:
-    params: dict[str, object] = {"quality": 95}
-    quantization = getattr(image, "quantization", None)
-    if quantization:
-        # Reusing the upload's quantisation tables avoids a visible generation loss.
-        params = {"qtables": quantization}
-        sampling = JpegImagePlugin.get_sampling(image)
-        if sampling != -1:
-            params["subsampling"] = sampling
-    return params
-
-
-def _encode(rgb: Image.Image, image_format: str, *, jpeg_params: dict[str, object]) -> bytes:
-    """Re-encode without any metadata. PNG stays lossless; JPEG keeps its own quality."""
-    out = io.BytesIO()
-    if image_format == "PNG":
-        rgb.save(out, "PNG")
-    else:
-        rgb.save(out, "JPEG", **jpeg_params)
-    return out.getvalue()
 
 
 def _too_large_file(size: int) -> ValidationError:

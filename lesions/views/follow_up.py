@@ -9,8 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from lesions import reports, selectors, services, worklist
-from lesions.charts import trend_chart
+from lesions import selectors, services
+from lesions.follow_up import reports, worklist
+from lesions.follow_up.charts import trend_chart
 from lesions.forms import NextReviewForm, ReviewForm, add_service_errors
 from lesions.models import Lesion, ManagementDecision, ReviewBasis, ReviewDiagnosis
 

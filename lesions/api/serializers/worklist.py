@@ -8,13 +8,18 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
+from lesions.follow_up.worklist import Section
 from lesions.models import Analysis, Lesion, ResultState
-from lesions.worklist import Section
 
 from .lesions import LesionSummarySerializer
 from .patients import PatientSummarySerializer
 
-SECTION_KEYS = ["review", "evolving", "due", "failed"]  # lesions.worklist.worklist_for's order
+SECTION_KEYS = [
+    "review",
+    "evolving",
+    "due",
+    "failed",
+]  # lesions.follow_up.worklist.worklist_for's order
 
 
 class WorklistRowSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import uuid
 
+from celery import current_app
 from celery.exceptions import TimeoutError as ResultTimeout
 from celery.result import AsyncResult
 from django.conf import settings
@@ -23,11 +24,11 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dermascan_site.celery import app as celery_app
-from lesions import dispatch, imaging
+from lesions import uploads
 from lesions.api.base import NOT_A_DIAGNOSTIC_DEVICE, ClinicalAPIView
 from lesions.api.errors import error_responses, on_field
 from lesions.api.throttles import PredictThrottle
+from lesions.pipeline import dispatch
 
 TAGS = ["predict"]
 JOB_OWNER_KEY = "predict-job:{}"
@@ -98,7 +99,7 @@ class PredictView(ClinicalAPIView):
         form.is_valid(raise_exception=True)
         # The same checks and cleaning as every upload (type, size, pixels, EXIF, GPS).
         try:
-            clean = imaging.clean_image(imaging.read_upload(form.validated_data["image"]))
+            clean = uploads.clean_image(uploads.read_upload(form.validated_data["image"]))
         except DjangoValidationError as exc:
             raise on_field(exc, "image") from exc
         try:
@@ -136,7 +137,7 @@ class PredictStatusView(ClinicalAPIView):
         job_id = str(job_id)
         if cache.get(JOB_OWNER_KEY.format(job_id)) != request.user.pk:
             raise Http404("No such quick check of yours.")
-        job = AsyncResult(job_id, app=celery_app)
+        job = AsyncResult(job_id, app=current_app)
         if not job.ready():
             return pending(job_id)
         return answer(job, job.result)

@@ -8,10 +8,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 
-from lesions import reports, selectors, services
+from lesions import selectors, services
 from lesions.api.base import ClinicalAPIView
 from lesions.api.errors import error_responses
 from lesions.api.throttles import ReportThrottle
+from lesions.follow_up import reports
 
 
 class PatientReportView(ClinicalAPIView):

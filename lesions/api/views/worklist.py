@@ -4,10 +4,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from lesions import worklist
 from lesions.api.base import ClinicalAPIView
 from lesions.api.errors import error_responses
 from lesions.api.serializers.worklist import WorklistSerializer, worklist_body
+from lesions.follow_up import worklist
 
 
 class WorklistView(ClinicalAPIView):

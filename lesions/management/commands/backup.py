@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage, storages
 from django.core.management.base import BaseCommand, CommandError
 
-from lesions.backups import BackupError, create_backup
+from lesions.services.backups import BackupError, create_backup
 
 
 def model_store_folder() -> Path | None:

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from lesions.backups import BackupError, restore_backup
 from lesions.management.commands.backup import model_store_folder
+from lesions.services.backups import BackupError, restore_backup
 
 
 class Command(BaseCommand):
