@@ -639,8 +639,9 @@ def write_artifact(
     """The best EMA epoch (best.pt) and the history (last.pt) as an uncalibrated artifact."""
     import torch
 
-    from classifier.artifact import ModelCard, save_artifact
+    from classifier.artifact import save_artifact
     from classifier.factory import create_model, model_data_config
+    from classifier.model_card import ModelCard
     from training.augment import augmentation_summary
     from training.card import HISTORY_FILE, LIMITATIONS
     from training.pipeline import _source_name, balance_rationale, recipe_notes, speed_choices

@@ -373,7 +373,8 @@ def main() -> None:
 
             print(f"no artifact at {model_dir}: timing an untrained lite0 artifact instead")
             model_dir = build_untrained_artifact(Path(scratch) / "untrained")
-        from classifier.artifact import add_export, read_card, usable_export
+        from classifier.artifact import read_card
+        from classifier.export import add_export, usable_export
 
         card = read_card(model_dir)
         export_note = ""

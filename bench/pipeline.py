@@ -388,7 +388,8 @@ def with_onnx_export(model: Path, workdir: Path) -> Path:
     """
     import shutil
 
-    from classifier.artifact import add_export, read_card, usable_export
+    from classifier.artifact import read_card
+    from classifier.export import add_export, usable_export
 
     if usable_export(model, read_card(model)) is not None:
         return model

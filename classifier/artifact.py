@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,164 +24,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from classifier.errors import ArtifactError, EngineError
-from classifier.export_check import (
-    FP32_ATOL,
-    check_behaviour,
-    reference_entry,
-    reference_inputs,
-)
-from classifier.preprocessing import DataConfig, PreprocessConfig
-from classifier.tta import VIEWS
+from classifier.model_card import CARD_FILE, INT8_ONNX_FILE, ONNX_FILE, WEIGHTS_FILE, ModelCard
 
 if TYPE_CHECKING:  # torch is imported only where weights are touched
     import torch
     from torch import nn
 
-FORMAT_VERSION = 1
-WEIGHTS_FILE = "weights.safetensors"
-CARD_FILE = "card.json"
-ONNX_FILE = "model.onnx"
-INT8_ONNX_FILE = "model.int8.onnx"
+
 logger = logging.getLogger(__name__)
-
-DEFAULT_UNCERTAINTY = {"confidence_threshold": 0.6, "entropy_threshold": 0.9}
-
-
-@dataclass
-class ModelCard:
-    arch: str
-    classes: list[str]
-    input_size: int
-    mean: list[float]
-    std: list[float]
-    interpolation: str = "bicubic"
-    preprocessing: dict = field(default_factory=lambda: PreprocessConfig().to_dict())
-    temperature: float = 1.0
-    uncertainty: dict = field(default_factory=lambda: dict(DEFAULT_UNCERTAINTY))
-    metrics: dict = field(default_factory=dict)
-    training: dict = field(default_factory=dict)
-    model_id: str = ""
-    created_at: str = ""
-    weights_sha256: str = ""
-    format_version: int = FORMAT_VERSION
-    # Added by this engine (optional for readers): the ONNX export of the same weights,
-    # {"file", "sha256", "weights_sha256", "opset", "fast_cam", "head_weight_key",
-    # "reference"}; {} when the artifact has none. "reference" holds the logits the export
-    # must reproduce on seeded inputs (classifier.export_check); older cards lack it.
-    onnx: dict = field(default_factory=dict)
-    # The int8 export (training.quantize): the same keys as ``onnx`` plus the calibration
-    # images, the fp32-vs-int8 comparison on test and ``served`` (int8 is served only when
-    # it stays within the tolerances of fp32; ``reason`` says why not otherwise).
-    onnx_int8: dict = field(default_factory=dict)
-    # The operating point (classifier.operating_point): t_mel, t_mal, their targets and the
-    # sensitivity/specificity they give on val and test; {} = not measured (0.5 / 0.5).
-    operating_point: dict = field(default_factory=dict)
-    # The not-assessable gate (classifier.gate): {"file", "sha256", "threshold", ...} and its
-    # measured rejection rates; {} = quality checks only.
-    gate: dict = field(default_factory=dict)
-    # The TTA views the model is served with (classifier.tta names), chosen on val by
-    # bench/tta_views.py; older cards: all 8 symmetries of the square.
-    tta_views: list[str] = field(default_factory=lambda: list(VIEWS))
-
-    @classmethod
-    def for_model(
-        cls,
-        arch: str,
-        classes: list[str] | tuple[str, ...],
-        *,
-        preprocessing: PreprocessConfig | None = None,
-        input_size: int | None = None,
-        **extra,
-    ) -> ModelCard:
-        """A card whose size/mean/std come from timm's config for ``arch``."""
-        from classifier.factory import model_data_config
-
-        data = model_data_config(arch, input_size=input_size)
-        return cls(
-            arch=arch,
-            classes=list(classes),
-            input_size=data.input_size,
-            mean=list(data.mean),
-            std=list(data.std),
-            interpolation=data.interpolation,
-            preprocessing=(preprocessing or PreprocessConfig()).to_dict(),
-            **extra,
-        )
-
-    @property
-    def data_config(self) -> DataConfig:
-        return DataConfig(
-            input_size=int(self.input_size),
-            mean=tuple(float(v) for v in self.mean),
-            std=tuple(float(v) for v in self.std),
-            interpolation=self.interpolation,
-        )
-
-    @property
-    def preprocess_config(self) -> PreprocessConfig:
-        return PreprocessConfig.from_dict(self.preprocessing)
-
-    @property
-    def served_views(self) -> tuple[str, ...]:
-        return tuple(self.tta_views)
-
-    @property
-    def confidence_threshold(self) -> float:
-        return float(self.uncertainty.get("confidence_threshold", 0.6))
-
-    @property
-    def entropy_threshold(self) -> float:
-        return float(self.uncertainty.get("entropy_threshold", 0.9))
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["classes"] = list(self.classes)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ModelCard:
-        if not isinstance(data, dict):
-            raise ArtifactError("model card must be a JSON object")
-        names = {f.name for f in fields(cls)}
-        required = {
-            f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
-        }
-        missing = sorted(required - set(data))
-        if missing:
-            raise ArtifactError(f"model card lacks required keys: {', '.join(missing)}")
-        # Unknown keys are ignored: newer writers may add information we do not use.
-        card = cls(**{k: v for k, v in data.items() if k in names})
-        card.classes = list(card.classes)
-        card.validate()
-        return card
-
-    def validate(self) -> None:
-        """Raise ArtifactError if the card cannot describe a usable model."""
-        problems = []
-        if int(self.format_version) > FORMAT_VERSION:
-            problems.append(
-                f"format_version {self.format_version} is newer than this code ({FORMAT_VERSION})"
-            )
-        if not self.classes or len(set(self.classes)) != len(self.classes):
-            problems.append("classes must be a non-empty list without duplicates")
-        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
-            problems.append("mean and std need three values each, std > 0")
-        if int(self.input_size) < 16:
-            problems.append(f"input_size {self.input_size} is too small")
-        if (
-            not self.tta_views
-            or set(self.tta_views) - set(VIEWS)
-            or "identity" not in self.tta_views
-        ):
-            problems.append(f"tta_views must be views of {', '.join(VIEWS)}, identity among them")
-        if not float(self.temperature) > 0:
-            problems.append(f"temperature must be positive, got {self.temperature}")
-        try:
-            PreprocessConfig.from_dict(self.preprocessing)
-        except (TypeError, ValueError) as exc:
-            problems.append(str(exc))
-        if problems:
-            raise ArtifactError("invalid model card: " + "; ".join(problems))
 
 
 def sha256_of(path: Path) -> str:
@@ -223,7 +72,10 @@ def save_artifact(
         card.weights_sha256 = sha256_of(weights_tmp)
         card.model_id = card.model_id or f"{card.arch}-{card.weights_sha256[:12]}"
         card.created_at = card.created_at or datetime.now(UTC).isoformat(timespec="seconds")
-        card.onnx = _export_onnx(model, card, onnx_tmp) if export_onnx else {}
+        # Imported here: exporting builds on this module's reading and writing.
+        from classifier.export import write_onnx_export
+
+        card.onnx = write_onnx_export(model, card, onnx_tmp) if export_onnx else {}
         card_tmp.write_text(json.dumps(card.to_dict(), indent=2, sort_keys=True) + "\n")
         os.replace(weights_tmp, directory / WEIGHTS_FILE)
         if card.onnx:
@@ -236,118 +88,6 @@ def save_artifact(
         for leftover in (weights_tmp, onnx_tmp, card_tmp):
             leftover.unlink(missing_ok=True)
     return card
-
-
-def _export_onnx(model: nn.Module, card: ModelCard, destination: Path) -> dict:
-    from classifier.onnx_backend import export_onnx
-
-    try:
-        export_onnx(model, card.input_size, destination)
-    except EngineError as exc:
-        logger.warning("artifact %s saved without ONNX export: %s", card.model_id, exc)
-        return {}
-    return onnx_card_entry(model, card, destination)
-
-
-def onnx_card_entry(model: nn.Module, card: ModelCard, path: Path) -> dict:
-    """What the card records about an export written to ``path`` for ``card``'s weights."""
-    from classifier.cam import supports_fast_cam
-    from classifier.onnx_backend import OPSET
-
-    fast_cam = supports_fast_cam(model)
-    head_key = ""
-    if fast_cam:
-        head = model.get_classifier()
-        prefix = next(name for name, module in model.named_modules() if module is head)
-        head_key = f"{prefix}.weight"
-    reference = pytorch_reference(model, card)
-    # A fresh export must already behave like the weights it came from.
-    check_behaviour(path, reference, card.input_size, card.mean, card.std)
-    return {
-        "file": ONNX_FILE,
-        "sha256": sha256_of(path),
-        "weights_sha256": card.weights_sha256,
-        "opset": OPSET,
-        "fast_cam": fast_cam,
-        "head_weight_key": head_key,
-        "reference": reference,
-    }
-
-
-def pytorch_reference(model: nn.Module, card: ModelCard) -> dict:
-    """The PyTorch model's logits on the reference inputs: what any fp32 export must give."""
-    import torch
-
-    inputs = torch.from_numpy(reference_inputs(card.input_size, card.mean, card.std))
-    parameter = next(model.parameters())
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            logits = model(inputs.to(parameter.device, parameter.dtype)).float().cpu().numpy()
-    finally:
-        model.train(was_training)
-    return reference_entry(logits, atol=FP32_ATOL, source="pytorch")
-
-
-def add_export(directory: Path) -> dict:
-    """Write ``model.onnx`` for an artifact's weights; returns the card's ``onnx`` entry.
-
-    When the card already records an export of these weights (a committed artifact ships
-    the card, not the 13 MB file), the new file must behave like it: the same bytes, or
-    the recorded reference outputs within their tolerance (bytes differ between CPUs).
-    The card is then left as it is; otherwise the export is recorded as a new entry.
-    """
-    from classifier.onnx_backend import export_onnx
-
-    directory = Path(directory)
-    model, card = load_artifact(directory)
-    recorded = dict(card.onnx or {})
-    temp = temp_path(directory, ONNX_FILE)
-    try:
-        export_onnx(model, card.input_size, temp)
-        entry = onnx_card_entry(model, card, temp)
-        if recorded.get("weights_sha256") == card.weights_sha256 and recorded.get("sha256"):
-            if entry["sha256"] != recorded["sha256"]:
-                if not recorded.get("reference"):
-                    raise ArtifactError(
-                        f"the ONNX export of {directory} hashes to {entry['sha256'][:12]}…, the "
-                        f"card records {recorded['sha256'][:12]}… and no reference outputs to "
-                        "check it by: re-export it with `manage.py export_onnx --model DIR` "
-                        "on a copy and register that"
-                    )
-                check_behaviour(temp, recorded["reference"], card.input_size, card.mean, card.std)
-            os.replace(temp, directory / ONNX_FILE)
-            return recorded
-        card.onnx = entry
-        os.replace(temp, directory / ONNX_FILE)
-        write_card(card, directory)
-        return entry
-    finally:
-        temp.unlink(missing_ok=True)
-
-
-def usable_export(directory: Path, card: ModelCard, *, int8: bool = False) -> Path | None:
-    """The artifact's fp32 (or int8) ONNX file if it was exported from these very weights.
-
-    A missing or stale export returns None (the caller falls back). An export is
-    verified by its bytes (the recorded sha256) or, when they differ, by its behaviour
-    (the card's reference outputs, see ``classifier.export_check``); one that meets
-    neither is corrupt: ArtifactError.
-    """
-    entry = (card.onnx_int8 if int8 else card.onnx) or {}
-    path = Path(directory) / str(entry.get("file", ""))
-    if not entry or not path.is_file() or entry.get("weights_sha256") != card.weights_sha256:
-        return None
-    if sha256_of(path) == entry.get("sha256"):
-        return path
-    if not entry.get("reference"):
-        raise ArtifactError(
-            f"{path} is corrupt or was replaced: its sha256 does not match the card, which "
-            "records no reference outputs to check it by"
-        )
-    check_behaviour(path, entry["reference"], card.input_size, card.mean, card.std)
-    return path
 
 
 def read_head_weights(directory: Path, card: ModelCard) -> np.ndarray:

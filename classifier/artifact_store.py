@@ -28,8 +28,9 @@ from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.utils.text import slugify
 
-from classifier.artifact import CARD_FILE, WEIGHTS_FILE, sha256_of
+from classifier.artifact import sha256_of
 from classifier.errors import ArtifactError
+from classifier.model_card import CARD_FILE, WEIGHTS_FILE
 
 logger = logging.getLogger(__name__)
 

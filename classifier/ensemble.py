@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from classifier.artifact import ModelCard
 from classifier.errors import ArtifactError
-from classifier.predictor import Prediction, Predictor, build_prediction
+from classifier.model_card import ModelCard
+from classifier.predictor import Predictor
 from classifier.preprocessing import load_rgb
+from classifier.results import Prediction, build_prediction
 from classifier.tta import VIEWS
 
 if TYPE_CHECKING:

@@ -14,92 +14,40 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
-from classifier.artifact import (
-    ModelCard,
-    load_gate,
-    read_card,
-    read_head_weights,
-    usable_export,
-    verify_weights,
-)
-from classifier.calibration import assess_uncertainty, softmax
+from classifier.artifact import load_gate, read_card, read_head_weights, verify_weights
+from classifier.calibration import softmax
 from classifier.cam import overlay_heatmap, tta_cam, upsample_map
 from classifier.errors import EngineError
+from classifier.export import usable_export
 from classifier.gate import OOD_REASON, FeatureGate, pooled_features, quality_problem
-from classifier.labels import display_name
+from classifier.model_card import ModelCard
 from classifier.operating_point import OperatingPoint
 from classifier.preprocessing import load_rgb, normalise, preprocess_with_crop, resize_square
-from classifier.risk import NOT_ASSESSABLE, assess_result
+from classifier.results import Prediction, build_prediction
+from classifier.torch_backend import TorchBackend, gpu_present, torch_device
 from classifier.tta import VIEWS, invert_views, make_views
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
+
 # "onnx": the artifact's preferred ONNX precision (int8 when its card says it is served);
 # "onnx-fp32" / "onnx-int8" force one (comparisons, benchmarks).
 BACKENDS = ("auto", "torch", "onnx", "onnx-fp32", "onnx-int8")
+
+
 # Views per network call in predict_batch. On CPU larger batches are no faster per
 # image, and ONNX Runtime's memory arena grows with the batch (8 views at 224 px:
 # ~0.3 GB peak RSS, 16: ~0.5 GB), so one image's views per call; a GPU wants more.
 MAX_VIEWS_PER_CALL = {"cpu": 8, "cuda": 256}
-
-
-@dataclass
-class Prediction:
-    label: str
-    label_display: str
-    probabilities: dict[str, float]
-    confidence: float
-    uncertain: bool
-    uncertainty_message: str
-    entropy: float
-    risk_level: str
-    recommended_action: str
-    malignant_probability: float
-    tta_views: int
-    tta_spread: dict[str, float]
-    model_id: str
-    # The one state of the result (classifier.risk.STATES) and why, for the clinician.
-    result_state: str = ""
-    state_reason: str = ""
-    melanoma_probability: float = 0.0
-    ood_score: float | None = None  # feature-space distance; None without gate statistics
-    heatmap: Image.Image | None = field(default=None, repr=False)
-    heatmap_raw: np.ndarray | None = field(default=None, repr=False)
-
-    def to_dict(self) -> dict:
-        """JSON-safe summary (no images)."""
-        return {
-            "label": self.label,
-            "label_display": self.label_display,
-            "probabilities": {k: float(v) for k, v in self.probabilities.items()},
-            "confidence": float(self.confidence),
-            "uncertain": bool(self.uncertain),
-            "uncertainty_message": self.uncertainty_message,
-            "entropy": float(self.entropy),
-            "risk_level": self.risk_level,
-            "recommended_action": self.recommended_action,
-            "malignant_probability": float(self.malignant_probability),
-            "tta_views": int(self.tta_views),
-            "tta_spread": {k: float(v) for k, v in self.tta_spread.items()},
-            "model_id": self.model_id,
-            "result_state": self.result_state,
-            "state_reason": self.state_reason,
-            "melanoma_probability": float(self.melanoma_probability),
-            "ood_score": None if self.ood_score is None else float(self.ood_score),
-        }
-
-    @property
-    def assessable(self) -> bool:
-        return self.result_state != NOT_ASSESSABLE
 
 
 @dataclass
@@ -109,37 +57,6 @@ class PreparedImage:
     model_input: np.ndarray  # (3, S, S) float32, normalised
     overlay_base: np.ndarray  # (H, W, 3) uint8: border-cropped, unfiltered
     quality_problem: str = ""  # why the decoded image fails the quality checks; "" = passes
-
-
-class TorchBackend:
-    def __init__(self, model: nn.Module, device: torch.device) -> None:
-        import torch
-
-        self._torch = torch
-        self.model = model
-        self.device = device
-        # channels_last is markedly faster for depthwise convs on CPU and on tensor cores.
-        self.model.to(memory_format=torch.channels_last)
-
-    @property
-    def name(self) -> str:
-        """What health and the heartbeat report: "torch", or "torch-cuda" on a GPU."""
-        return "torch-cuda" if self.device.type == "cuda" else "torch"
-
-    def warm_up(self) -> None:
-        pass
-
-    def run(self, batch: np.ndarray, *, features: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        torch = self._torch
-        # inference_mode keeps no autograd state, so concurrent calls do not interfere.
-        with torch.inference_mode():
-            x = torch.from_numpy(batch).to(self.device, non_blocking=True)
-            x = x.contiguous(memory_format=torch.channels_last)
-            feature_map = self.model.forward_features(x)
-            logits = self.model.forward_head(feature_map)
-            logits_np = logits.float().cpu().numpy()
-            features_np = feature_map.float().cpu().numpy() if features else None
-        return logits_np, features_np
 
 
 class Predictor:
@@ -164,19 +81,9 @@ class Predictor:
         head_weights: np.ndarray | None = None,
         gate: FeatureGate | None = None,
     ) -> None:
-        overrides = {
-            key: float(value)
-            for key, value in (
-                ("confidence_threshold", confidence_threshold),
-                ("entropy_threshold", entropy_threshold),
-            )
-            if value is not None
-        }
-        if overrides:  # a copy: the card on disk keeps the values it was trained with
-            card = ModelCard.from_dict(
-                card.to_dict() | {"uncertainty": {**card.uncertainty, **overrides}}
-            )
-        self.card = card
+        self.card = card = _with_uncertainty_overrides(
+            card, confidence_threshold, entropy_threshold
+        )
         self.classes = tuple(card.classes)
         self.data_config = card.data_config
         self.preprocess_config = card.preprocess_config
@@ -188,24 +95,30 @@ class Predictor:
             backend = "torch"  # a live torch model is here already: no reason to export
         if backend not in BACKENDS:
             raise EngineError(f"Unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-
         if model is None:
             if not backend.startswith("onnx") or onnx_file is None or head_weights is None:
                 raise EngineError("a Predictor without a torch model needs an ONNX file")
-            from classifier.onnx_backend import OnnxBackend
+            self._serve_onnx_file(onnx_file, head_weights, device, backend, threads)
+        else:
+            self._serve_torch_model(model, device, backend, threads)
 
-            self.model = None
-            self.fast_cam = True
-            self._weights = head_weights
-            want_cuda = device is not None and str(device).startswith("cuda")
-            self.backend = OnnxBackend(onnx_file, threads=threads, cuda=want_cuda, name=backend)
-            self.backend.warm_up()
-            self.device = self.backend.device
-            return
+    def _serve_onnx_file(
+        self, onnx_file: Path, head_weights, device, backend: str, threads
+    ) -> None:
+        from classifier.onnx_backend import OnnxBackend
 
+        self.model = None
+        self.fast_cam = True
+        self._weights = head_weights
+        want_cuda = device is not None and str(device).startswith("cuda")
+        self.backend = OnnxBackend(onnx_file, threads=threads, cuda=want_cuda, name=backend)
+        self.backend.warm_up()
+        self.device = self.backend.device
+
+    def _serve_torch_model(self, model: nn.Module, device, backend: str, threads) -> None:
         from classifier.cam import class_weights, supports_fast_cam
 
-        self.device = _torch_device(device)
+        self.device = torch_device(device)
         self.model = model.eval().to(self.device)
         self.fast_cam = supports_fast_cam(self.model)
         self._weights = class_weights(self.model) if self.fast_cam else None
@@ -250,7 +163,7 @@ class Predictor:
         if backend not in BACKENDS:
             raise EngineError(f"Unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
         card = read_card(directory)
-        wants_gpu = str(device).startswith("cuda") if device else _gpu_present()
+        wants_gpu = str(device).startswith("cuda") if device else gpu_present()
         if backend.startswith("onnx") or (backend == "auto" and not wants_gpu):
             predictor = cls._onnx_only(directory, card, device, backend, options)
             if predictor is not None:
@@ -261,7 +174,7 @@ class Predictor:
             backend = "torch" if backend == "auto" else "onnx"
         from classifier.artifact import load_artifact
 
-        target = _torch_device(device)
+        target = torch_device(device)
         model, card = load_artifact(directory, device=target)
         gate = load_gate(directory, card)
         return cls(model, card, device=target, backend=backend, gate=gate, **options)
@@ -437,70 +350,19 @@ class Predictor:
         return invert_views(maps, views)[0].mean(axis=0)
 
 
-def build_prediction(
-    view_probabilities: np.ndarray,
-    *,
-    classes: tuple[str, ...],
-    card: ModelCard,
-    model_id: str,
-    operating_point: OperatingPoint | None = None,
-    not_assessable_reason: str = "",
-) -> Prediction:
-    """Average per-view probabilities (V, K) and derive label, uncertainty and the state."""
-    probs = view_probabilities.mean(axis=0)
-    probs = probs / probs.sum()
-    spread = view_probabilities.std(axis=0)
-    label = classes[int(probs.argmax())]
-    probabilities = {code: float(p) for code, p in zip(classes, probs, strict=True)}
-    uncertainty = assess_uncertainty(
-        probs,
-        confidence_threshold=card.confidence_threshold,
-        entropy_threshold=card.entropy_threshold,
-    )
-    result = assess_result(
-        probabilities,
-        label=label,
-        operating_point=operating_point or OperatingPoint.from_card(card.operating_point),
-        uncertain=uncertainty.uncertain,
-        uncertainty_message=uncertainty.reason,
-        not_assessable_reason=not_assessable_reason,
-    )
-    return Prediction(
-        label=label,
-        label_display=display_name(label),
-        probabilities=probabilities,
-        confidence=uncertainty.confidence,
-        uncertain=uncertainty.uncertain,
-        uncertainty_message=uncertainty.message,
-        entropy=uncertainty.entropy,
-        risk_level=result.level,
-        recommended_action=result.action,
-        malignant_probability=result.malignant_probability,
-        tta_views=int(view_probabilities.shape[0]),
-        tta_spread={code: float(s) for code, s in zip(classes, spread, strict=True)},
-        model_id=model_id,
-        result_state=result.state,
-        state_reason=result.reason,
-        melanoma_probability=result.melanoma_probability,
-    )
-
-
-def default_device() -> torch.device:
-    import torch
-
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def _torch_device(device) -> torch.device:
-    import torch
-
-    return torch.device(device) if device else default_device()
-
-
-def _gpu_present() -> bool:
-    """An NVIDIA GPU is visible, judged without importing torch (which costs ~500 MB)."""
-    import os
-
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
-        return False
-    return Path("/proc/driver/nvidia/version").exists() or Path("/dev/nvidia0").exists()
+def _with_uncertainty_overrides(
+    card: ModelCard, confidence_threshold: float | None, entropy_threshold: float | None
+) -> ModelCard:
+    """The card with the given uncertainty thresholds; a copy, so the card on disk keeps the
+    values it was trained with."""
+    overrides = {
+        key: float(value)
+        for key, value in (
+            ("confidence_threshold", confidence_threshold),
+            ("entropy_threshold", entropy_threshold),
+        )
+        if value is not None
+    }
+    if not overrides:
+        return card
+    return ModelCard.from_dict(card.to_dict() | {"uncertainty": {**card.uncertainty, **overrides}})

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from django.conf import settings
 
-from classifier.artifact import ModelCard, read_card
+from classifier.artifact import read_card
 from classifier.errors import ArtifactError
+from classifier.model_card import ModelCard
 from classifier.models import ModelVersion
 from classifier.registry import served_model, version_directory
 

@@ -12,8 +12,9 @@ from django.db.models import Max, ProtectedError
 from django.utils import timezone
 
 from classifier import artifact_store
-from classifier.artifact import WEIGHTS_FILE, read_card, sha256_of
+from classifier.artifact import read_card, sha256_of
 from classifier.errors import ArtifactError
+from classifier.model_card import WEIGHTS_FILE
 from classifier.models import ModelVersion
 from classifier.registry import version_directory
 

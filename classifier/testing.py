@@ -11,9 +11,10 @@ from pathlib import Path
 
 import torch
 
-from classifier.artifact import ModelCard, save_artifact
+from classifier.artifact import save_artifact
 from classifier.factory import DEFAULT_ARCH, create_model
 from classifier.labels import HAM7
+from classifier.model_card import ModelCard
 from classifier.preprocessing import PreprocessConfig
 
 

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "classifier",
     "lesions",
     "training",
+    "monitoring",
+    "interop",
 ]
 
 MIDDLEWARE = [

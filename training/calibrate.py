@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.artifact import ModelCard, sha256_of, temp_path, write_card
+from classifier.artifact import sha256_of, temp_path, write_card
 from classifier.calibration import combine_views, fit_temperature
 from classifier.gate import GATE_FILE, QUALITY_LIMITS, FeatureGate
+from classifier.model_card import ModelCard
 from classifier.nonlesion import nonlesion_corpus
 from classifier.operating_point import (
     DEFAULT_MALIGNANT_SENSITIVITY,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from classifier.artifact import ModelCard
 from classifier.labels import display_name
+from classifier.model_card import ModelCard
 from training import plots
 
 CARD_MD_FILE = "card.md"

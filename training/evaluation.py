@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from classifier.artifact import ModelCard
 from classifier.calibration import assess_uncertainty, combine_views
 from classifier.gate import FeatureGate
 from classifier.labels import MALIGNANT
+from classifier.model_card import ModelCard
 from classifier.operating_point import (
     MELANOMA_CODES,
     OperatingPoint,

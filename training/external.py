@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from classifier.artifact import ModelCard, read_card, write_card
+from classifier.artifact import read_card, write_card
 from classifier.calibration import combine_views
 from classifier.gate import FeatureGate
+from classifier.model_card import ModelCard
 from classifier.operating_point import OperatingPoint, class_scores
 from classifier.predictor import Predictor
 from classifier.risk import HIGH, INCONCLUSIVE, LOW, MODERATE, NOT_ASSESSABLE, STATES

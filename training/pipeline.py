@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from classifier.artifact import ModelCard, save_artifact
+from classifier.artifact import save_artifact
 from classifier.factory import model_data_config
+from classifier.model_card import ModelCard
 from training import plots
 from training.augment import augmentation_summary
 from training.calibrate import calibrate_artifact

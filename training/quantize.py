@@ -19,19 +19,17 @@ from pathlib import Path
 import numpy as np
 
 from classifier.artifact import (
-    INT8_ONNX_FILE,
-    ModelCard,
-    add_export,
     load_gate,
     read_card,
     read_head_weights,
     sha256_of,
     temp_path,
-    usable_export,
     write_card,
 )
 from classifier.calibration import combine_views
+from classifier.export import add_export, usable_export
 from classifier.export_check import INT8_ATOL, export_logits, reference_entry, reference_inputs
+from classifier.model_card import INT8_ONNX_FILE, ModelCard
 from classifier.onnx_backend import quantize_int8
 from classifier.predictor import Predictor
 from classifier.preprocessing import normalise

@@ -4,19 +4,11 @@ import shutil
 import pytest
 import torch
 
-from classifier.artifact import (
-    CARD_FILE,
-    ONNX_FILE,
-    WEIGHTS_FILE,
-    ModelCard,
-    load_artifact,
-    read_card,
-    save_artifact,
-    sha256_of,
-)
+from classifier.artifact import load_artifact, read_card, save_artifact, sha256_of
 from classifier.errors import ArtifactError
 from classifier.factory import create_model
 from classifier.labels import HAM7, THREE
+from classifier.model_card import CARD_FILE, ONNX_FILE, WEIGHTS_FILE, ModelCard
 from classifier.preprocessing import PreprocessConfig
 
 

@@ -8,14 +8,11 @@ import pytest
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from classifier.artifact import (  # noqa: E402
-    INT8_ONNX_FILE,
-    ONNX_FILE,
-    read_card,
-    usable_export,
-)
+from classifier.artifact import read_card  # noqa: E402
 from classifier.errors import ArtifactError  # noqa: E402
+from classifier.export import usable_export  # noqa: E402
 from classifier.export_check import check_behaviour, deviation, reference_inputs  # noqa: E402
+from classifier.model_card import INT8_ONNX_FILE, ONNX_FILE  # noqa: E402
 from classifier.predictor import Predictor  # noqa: E402
 from classifier.tests.conftest import REPO_ROOT  # noqa: E402
 

@@ -8,16 +8,10 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from classifier.artifact import (  # noqa: E402
-    CARD_FILE,
-    ONNX_FILE,
-    ModelCard,
-    add_export,
-    read_card,
-    save_artifact,
-    write_card,
-)
+from classifier.artifact import read_card, save_artifact, write_card
 from classifier.errors import ArtifactError  # noqa: E402
+from classifier.export import add_export
+from classifier.model_card import CARD_FILE, ONNX_FILE, ModelCard
 from classifier.onnx_backend import export_onnx  # noqa: E402
 from classifier.predictor import Predictor  # noqa: E402
 from classifier.tests.conftest import REPO_ROOT  # noqa: E402

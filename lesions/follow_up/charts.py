@@ -100,7 +100,22 @@ def trend_chart(visits: Sequence[Visit]) -> TrendChart | None:
             emphasis=True,
         )
     )
-    rows = [
+    return TrendChart(
+        width=WIDTH,
+        height=HEIGHT,
+        series=series,
+        x_ticks=[
+            (x, f"{visit.captured_on:%d %b %y}", _anchor(x))
+            for x, visit in zip(xs, shown, strict=True)
+        ],
+        y_ticks=[(round(y_of(p), 1), f"{round(p * 100)} %") for p in (0, 0.25, 0.5, 0.75, 1)],
+        rows=_table_rows(shown),
+    )
+
+
+def _table_rows(shown: Sequence[Visit]) -> list[dict]:
+    """The chart's numbers as table rows (its text alternative)."""
+    return [
         {
             "captured_on": visit.captured_on,
             "state": visit.result_state,
@@ -113,17 +128,6 @@ def trend_chart(visits: Sequence[Visit]) -> TrendChart | None:
         }
         for visit in shown
     ]
-    return TrendChart(
-        width=WIDTH,
-        height=HEIGHT,
-        series=series,
-        x_ticks=[
-            (x, f"{visit.captured_on:%d %b %y}", _anchor(x))
-            for x, visit in zip(xs, shown, strict=True)
-        ],
-        y_ticks=[(round(y_of(p), 1), f"{round(p * 100)} %") for p in (0, 0.25, 0.5, 0.75, 1)],
-        rows=rows,
-    )
 
 
 def _points(dots: list[tuple[float, float]]) -> str:

@@ -21,8 +21,8 @@ from typing import Any
 
 from django.conf import settings
 
-from classifier.artifact import CARD_FILE
 from classifier.errors import EngineError
+from classifier.model_card import CARD_FILE
 from classifier.predictor import Predictor
 from classifier.registry import served_model
 

@@ -68,16 +68,22 @@ def record_review(
         review.save()
         lesion = Lesion.objects.select_related("patient").get(pk=analysis.image.lesion_id)
         record_event(actor=reviewer, action=AuditAction.CREATED, target=review)
-        confirms = basis == ReviewBasis.HISTOPATHOLOGY and diagnosis != ReviewDiagnosis.OTHER
-        if confirms and lesion.confirmed_diagnosis != diagnosis:
-            lesion.confirmed_diagnosis = diagnosis
-            lesion.full_clean()
-            lesion.save(update_fields=["confirmed_diagnosis", "updated_at"])
-            record_event(
-                actor=reviewer,
-                action=AuditAction.CHANGED,
-                target=lesion,
-                changed_fields=["confirmed_diagnosis"],
-            )
+        if basis == ReviewBasis.HISTOPATHOLOGY and diagnosis != ReviewDiagnosis.OTHER:
+            _confirm_diagnosis(lesion, diagnosis, reviewer)
         refresh_follow_up(lesion_id=lesion.pk)
     return review
+
+
+def _confirm_diagnosis(lesion: Lesion, diagnosis: str, reviewer: User) -> None:
+    """Histopathology settles the lesion's diagnosis (what ``train_model --from-db`` learns)."""
+    if lesion.confirmed_diagnosis == diagnosis:
+        return
+    lesion.confirmed_diagnosis = diagnosis
+    lesion.full_clean()
+    lesion.save(update_fields=["confirmed_diagnosis", "updated_at"])
+    record_event(
+        actor=reviewer,
+        action=AuditAction.CHANGED,
+        target=lesion,
+        changed_fields=["confirmed_diagnosis"],
+    )

@@ -12,9 +12,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from classifier.artifact import INT8_ONNX_FILE, read_card, sha256_of, usable_export, write_card
+from classifier.artifact import read_card, sha256_of, write_card
 from classifier.errors import ArtifactError, EngineError
+from classifier.export import usable_export
 from classifier.export_check import INT8_ATOL
+from classifier.model_card import INT8_ONNX_FILE
 from classifier.predictor import Predictor
 from classifier.tests.test_export_check import scale_head_weights
 from training.data import load_dataset

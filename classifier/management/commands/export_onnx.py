@@ -13,8 +13,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from classifier.artifact import add_export, read_card, sha256_of, usable_export
+from classifier.artifact import read_card, sha256_of
 from classifier.errors import EngineError
+from classifier.export import add_export, usable_export
 
 
 class Command(BaseCommand):
