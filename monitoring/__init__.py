@@ -1,1 +1,1 @@
-"""How the model does in each clinic: drift of inputs and outputs, outcomes, alerts, guarded retraining."""
+"""How the model does in each clinic: drift, outcomes, alerts and guarded retraining."""
