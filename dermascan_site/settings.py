@@ -288,6 +288,8 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True  # redelivered
 CELERY_TASK_ROUTES = {
     "lesions.tasks.run_analysis": {"queue": "inference"},
     "lesions.tasks.predict_image": {"queue": "inference"},
+    # Sending to a PACS is network I/O, not inference: the default queue every worker takes.
+    "interop.tasks.send_to_pacs": {"queue": "celery"},
 }
 # Only the API's quick check (predict_image) keeps a result, for the request waiting on it.
 CELERY_RESULT_BACKEND = REDIS_URL or f"file://{VAR_DIR / 'results'}"
@@ -347,6 +349,25 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": DERMASCAN_SWEEP_INTERVAL},
     },
 }
+
+# Interoperability (interop): the hospital PACS that "Send to PACS" stores DICOM objects in,
+# through DICOMweb STOW-RS. Off while DERMASCAN_PACS_URL is unset (the button is hidden and
+# the API answers 409). The URL is the DICOMweb root, e.g. https://pacs.example/dicom-web.
+DERMASCAN_PACS_URL = env.str("DERMASCAN_PACS_URL", default="").rstrip("/")
+DERMASCAN_PACS_USERNAME = env.str("DERMASCAN_PACS_USERNAME", default="")
+DERMASCAN_PACS_PASSWORD = env.str("DERMASCAN_PACS_PASSWORD", default="")
+# Seconds to connect and to wait for each answer; a PACS slower than that counts as down.
+DERMASCAN_PACS_TIMEOUT = env.float("DERMASCAN_PACS_TIMEOUT", default=30.0)
+# Retries of a send after a connection error, a timeout or a 5xx (exponential backoff from
+# DERMASCAN_PACS_RETRY_DELAY seconds); a refusal (4xx) fails at once.
+DERMASCAN_PACS_MAX_RETRIES = env.int("DERMASCAN_PACS_MAX_RETRIES", default=5)
+DERMASCAN_PACS_RETRY_DELAY = env.float("DERMASCAN_PACS_RETRY_DELAY", default=10.0)
+# CA bundle to verify the PACS's certificate with (empty: the system's).
+DERMASCAN_PACS_CA_BUNDLE = env.str("DERMASCAN_PACS_CA_BUNDLE", default="")
+# Institution named in DICOM objects; DICOM UIDs derive from the namespace (never change it
+# once objects were sent: a resend would then add copies instead of replacing them).
+DERMASCAN_DICOM_INSTITUTION = env.str("DERMASCAN_DICOM_INSTITUTION", default="")
+DERMASCAN_DICOM_UID_NAMESPACE = env.str("DERMASCAN_DICOM_UID_NAMESPACE", default="dermascan")
 
 # The API (lesions.api). Mobile devices sign in with a per-device token (django-rest-knox:
 # hashed, expiring, revocable one device at a time); the pages' own calls use the session.

@@ -24,7 +24,9 @@ urlpatterns = [
     path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", RedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/v1/", include("lesions.api.urls")),
+    path("api/v1/", include("interop.api.urls")),
     re_path(r"^api/", unknown_endpoint),  # JSON 404, not the pages' HTML one
     path("model/", include("classifier.urls")),
+    path("interop/", include("interop.urls")),
     path("", include("lesions.urls")),
 ]
