@@ -21,7 +21,7 @@ from interop.api.serializers import PacsSendRequestSerializer, PacsSendSerialize
 from interop.fhir import FHIR_CONTENT_TYPE, bundle_for
 from lesions import selectors as lesion_selectors
 from lesions.api.base import PRIVATE_FILE, ClinicalAPIView, link_for
-from lesions.api.errors import error_responses
+from lesions.api.errors import ErrorSerializer, error_responses
 from lesions.api.throttles import ReportThrottle
 from lesions.follow_up import reports
 
@@ -120,7 +120,7 @@ class PatientPacsSendListView(ClinicalAPIView):
         request=PacsSendRequestSerializer,
         responses={
             202: PacsSendSerializer,
-            409: OpenApiResponse(description="No PACS is configured."),
+            409: OpenApiResponse(ErrorSerializer, description="No PACS is configured."),
             **error_responses(400, 403, 404),
         },
         tags=["interoperability"],
