@@ -87,7 +87,9 @@ def time_in_process(clients: dict, path: str, who: str, repeat: int) -> dict:
 
     client = clients[who]
     for _ in range(2):  # warm: first requests import lazily and fill caches
-        assert client.get(path).status_code == 200, path
+        status = client.get(path).status_code
+        if status != 200:
+            raise RuntimeError(f"{path} answered {status}")
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -210,7 +212,9 @@ def report(args: argparse.Namespace, results: list[dict], load: tuple[float, flo
     pdf = next(r for r in large["rows"] if "PDF" in r["label"])
     worst = max(pages, key=lambda r: r["median"])
     worst_http = max(pages, key=lambda r: r["http"])
-    same = all(a["queries"] == b["queries"] for a, b in zip(small["rows"], large["rows"]))
+    same = all(
+        a["queries"] == b["queries"] for a, b in zip(small["rows"], large["rows"], strict=True)
+    )
     lines += [
         "",
         f"Targets at {large['patients']:,} patients:",

@@ -39,7 +39,7 @@ def fill(patients: int, *, media_root: Path, seed: int = 0) -> dict:
 
     from lesions.models import Clinic, DeviceToken, User
 
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 (fixture data, the same for every run)
     clinic = Clinic.objects.create(name="Scale clinic")
     clinician = User.objects.create_user("scale", password="scale-not-secret-0", clinic=clinic)
     staff = User.objects.create_superuser(
