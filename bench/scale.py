@@ -243,8 +243,8 @@ def report(args: argparse.Namespace, results: list[dict], load: tuple[float, flo
         "",
     ]
     for row in large["rows"]:
-        plan = "\n".join("    " + line for line in row["plan"][:8]) or "    (no SELECT)"
-        lines += [f"- {row['label']}: {row['slowest_ms']:.1f} ms", "", plan, ""]
+        plan = "\n".join(row["plan"][:8]) or "(not a SELECT: a session or audit write)"
+        lines += [f"{row['label']}: {row['slowest_ms']:.1f} ms", "", "```text", plan, "```", ""]
     if args.notes:
         lines += [args.notes, ""]
     return "\n".join(lines).rstrip() + "\n"
