@@ -354,6 +354,7 @@ def test_lesion_page_queries_do_not_grow_with_visits(
         clinician_client.get(lesion.get_absolute_url())
     for diagnosis, days in (("df", 300), ("vasc", 200), ("mel", 100)):
         analyse_sample(engine, lesion, diagnosis, captured_on=days_ago(days))
+    clinician_client.get(lesion.get_absolute_url())  # the new results recount the worklist once
     with django_assert_max_num_queries(len(two_visits.captured_queries)) as five_visits:
         clinician_client.get(lesion.get_absolute_url())
     assert len(five_visits.captured_queries) <= len(two_visits.captured_queries)
