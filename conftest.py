@@ -22,3 +22,12 @@ def model_store(tmp_path_factory) -> Iterator[Path]:
         STORAGES={**settings.STORAGES, "models": store}, DERMASCAN_MODEL_CACHE=root / "cache"
     ):
         yield root / "store"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_cache() -> None:
+    """A new test database reuses record ids: no cached figure (the worklist counts are cached
+    per clinic id) of an earlier run may answer for this one."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
@@ -16,6 +17,19 @@ from lesions.admin.records import thumbnail_html
 from lesions.admin.scoping import ClinicScopedAdmin, scope_to_clinic
 from lesions.models import Analysis, LesionImage
 from lesions.views.streaming import stream_heatmap
+
+
+class RiskLevelFilter(admin.SimpleListFilter):
+    """The engine's risk levels, listed without a DISTINCT over every analysis."""
+
+    title = "risk level"
+    parameter_name = "risk_level"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("high", "High"), ("moderate", "Moderate"), ("low", "Low")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(risk_level=self.value()) if self.value() else queryset
 
 
 class ModelAgeFilter(admin.SimpleListFilter):
@@ -60,7 +74,7 @@ class AnalysisAdmin(ReanalyseMixin, ClinicScopedAdmin):
     list_filter = [
         "status",
         "result_state",
-        "risk_level",
+        RiskLevelFilter,
         "uncertain",
         ModelAgeFilter,
         "model_version",
@@ -68,7 +82,7 @@ class AnalysisAdmin(ReanalyseMixin, ClinicScopedAdmin):
     list_select_related = ["image__lesion__patient", "model_version"]
     clinic_lookup = "image__lesion__patient__clinic"
     search_fields = ["=image__pk", "image__lesion__label", "top_class", "failure_reason"]
-    date_hierarchy = "created_at"
+    # No date hierarchy: its year/month links are a DISTINCT over every analysis.
     readonly_fields = [
         "image",
         "status",
@@ -172,9 +186,9 @@ class AnalysisAdmin(ReanalyseMixin, ClinicScopedAdmin):
         ]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        # The outdated images are counted on the re-analysis page, not on every list load.
         extra_context = {
             **(extra_context or {}),
-            "outdated_count": self.outdated_images(request).count(),
             "can_reanalyse": self.has_reanalyse_permission(request),
         }
         return super().changelist_view(request, extra_context)
@@ -189,7 +203,15 @@ class AnalysisAdmin(ReanalyseMixin, ClinicScopedAdmin):
         if not self.has_reanalyse_permission(request):
             raise PermissionDenied
         if request.method != "POST":
-            return redirect("admin:lesions_analysis_changelist")
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": "Re-analyse images analysed by an older model",
+                "outdated_count": self.outdated_images(request).count(),
+            }
+            return TemplateResponse(
+                request, "admin/lesions/analysis/reanalyse_outdated.html", context
+            )
         analyses = services.reanalyse_images(
             images=self.outdated_images(request).select_related("lesion"),
             requested_by=request.user,

@@ -87,7 +87,6 @@ class LesionImageAdmin(ReanalyseMixin, ServiceBackedAdmin):
         "lesion__patient__given_names",
         "content_sha256",
     ]
-    date_hierarchy = "captured_on"
     fields = [
         "large_preview",
         "lesion",

@@ -5,7 +5,7 @@ the pages; reads of patient data are audited and every list is scoped to the cli
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Count, QuerySet
+from django.db.models import OuterRef, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from lesions import services
 from lesions.admin.scoping import ClinicFilter, ClinicScopedAdmin
 from lesions.models import Clinic, Lesion, LesionImage, Patient
+from lesions.selectors import count_of
 from lesions.services.lesions import LESION_EDITABLE_FIELDS
 from lesions.services.patients import PATIENT_EDITABLE_FIELDS
 
@@ -60,11 +61,12 @@ class PatientAdmin(ServiceBackedAdmin):
     search_fields = ["family_name", "given_names", "medical_record_number"]
     # also for the autocomplete, whose count annotation drops Meta's
     ordering = ["family_name", "given_names", "pk"]
-    date_hierarchy = "created_at"
     inlines = [LesionInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Patient]:
-        return super().get_queryset(request).annotate(lesion_count=Count("lesions"))
+        # A subquery per listed row, not a join grouped over every patient before the page.
+        lesions = Lesion.objects.filter(patient=OuterRef("pk"))
+        return super().get_queryset(request).annotate(lesion_count=count_of(lesions))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Patient | None = None) -> list[str]:
         # A patient's records stay in the clinic that created them.
@@ -149,7 +151,8 @@ class LesionAdmin(ServiceBackedAdmin):
     inlines = [LesionImageInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Lesion]:
-        return super().get_queryset(request).annotate(image_count=Count("images"))
+        images = LesionImage.objects.filter(lesion=OuterRef("pk"))
+        return super().get_queryset(request).annotate(image_count=count_of(images))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Lesion | None = None) -> list[str]:
         return ["patient", "number"] if obj else []

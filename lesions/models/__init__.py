@@ -1,6 +1,6 @@
 """One module per entity (ImageMarkup/isic style); import models from here."""
 
-from .analysis import PENDING_STATUSES, Analysis, AnalysisStatus, ResultState
+from .analysis import PENDING_STATUSES, REVIEW_PRIORITY, Analysis, AnalysisStatus, ResultState
 from .audit import AuditAction, AuditEvent, AuditTarget
 from .clinic import Clinic
 from .device_token import DeviceToken
@@ -13,6 +13,7 @@ from .worker_heartbeat import WorkerHeartbeat
 
 __all__ = [
     "PENDING_STATUSES",
+    "REVIEW_PRIORITY",
     "Analysis",
     "AnalysisStatus",
     "AuditAction",

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Case, F, IntegerField, Q, Value, When
 
 from classifier.labels import display_name
 
@@ -39,6 +39,18 @@ class ResultState(models.TextChoices):
     LOW = "low", "Low risk"
 
 
+# The order in which results wait for review: the ones a clinician should see first come
+# first. Shared by the worklist's ORDER BY and the index that serves it (same expression).
+REVIEW_PRIORITY = Case(
+    When(result_state="high", then=Value(0)),
+    When(result_state="inconclusive", then=Value(1)),
+    When(result_state="moderate", then=Value(2)),
+    When(result_state="not_assessable", then=Value(3)),
+    default=Value(4),
+    output_field=IntegerField(),
+)
+
+
 def opaque_heatmap_name(instance: Analysis, filename: str) -> str:
     return f"analysis-heatmaps/{uuid.uuid4().hex}.jpg"
 
@@ -56,9 +68,9 @@ class AnalysisQuerySet(models.QuerySet["Analysis"]):
         return self.order_by("-created_at", "-pk")
 
     def latest_per_image(self) -> AnalysisQuerySet:
-        """Only each image's newest analysis (the one the pages show)."""
-        newest = Analysis.objects.filter(image=OuterRef("image")).newest_first().values("pk")[:1]
-        return self.filter(pk=Subquery(newest))
+        """Only each image's newest analysis (the one the pages show): the row flagged
+        ``is_latest`` by ``request_analysis``, read through the partial indexes below."""
+        return self.filter(is_latest=True)
 
     def with_model_version(self) -> AnalysisQuerySet:
         """Each analysis's model version joined in, as much of it as an analysis shows.
@@ -141,14 +153,40 @@ class Analysis(models.Model):
         blank=True,
         help_text="Why the result is not assessable or inconclusive, in words for the clinician.",
     )
+    # The image's newest analysis (the one every page shows), kept by request_analysis in
+    # the transaction that adds the newer row. Kept on the analysis rather than as a
+    # reference on the image so that the worklist's partial indexes, which must hold the
+    # status, state and finish time of the very rows they select, can say "WHERE is_latest".
+    is_latest = models.BooleanField(default=False, editable=False)
 
     objects = AnalysisQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "analyses"
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["status", "enqueued_at"])]
+        indexes = [
+            models.Index(fields=["status", "enqueued_at"]),
+            # The worklist's "waiting for review": newest finished results, in its order.
+            models.Index(
+                REVIEW_PRIORITY,
+                F("finished_at").desc(),
+                F("id").desc(),
+                name="analysis_latest_done_idx",
+                condition=Q(is_latest=True, status=AnalysisStatus.DONE),
+            ),
+            # Its "failed analyses", newest first.
+            models.Index(
+                F("finished_at").desc(),
+                F("id").desc(),
+                name="analysis_latest_failed_idx",
+                condition=Q(is_latest=True, status=AnalysisStatus.FAILED),
+            ),
+        ]
         constraints = [
+            # At most one newest analysis per image; also the index of "an image's newest".
+            models.UniqueConstraint(
+                fields=["image"], condition=Q(is_latest=True), name="analysis_one_latest_per_image"
+            ),
             models.CheckConstraint(
                 condition=~Q(status=AnalysisStatus.DONE) | ~Q(top_class=""),
                 name="analysis_done_has_result",

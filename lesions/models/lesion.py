@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -132,6 +132,20 @@ class Lesion(models.Model):
 
     class Meta:
         ordering = ["patient", "number"]
+        indexes = [
+            # The worklist's "evolving" and "due" sections read these in their own order.
+            models.Index(
+                F("evolving_since").desc(),
+                F("id").desc(),
+                name="lesion_evolving_idx",
+                condition=Q(status=LesionStatus.MONITORING, evolving=True),
+            ),
+            models.Index(
+                fields=["next_review_on", "id"],
+                name="lesion_due_idx",
+                condition=Q(status=LesionStatus.MONITORING, next_review_on__isnull=False),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["patient", "number"],

@@ -52,10 +52,24 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         born = parse_date_of_birth(query)
         if born is not None:
             return self.filter(date_of_birth=born)
+        if looks_like_record_number(query):
+            # A scanned or typed record number: the clinic's unique index on
+            # LOWER(record number) answers it exactly, without the substring search.
+            exact = self.alias(record_number=Lower("medical_record_number")).filter(
+                record_number=query.lower()
+            )
+            if exact.exists():
+                return exact
+        # Substring matches; on PostgreSQL each column has a trigram index (migration 0011).
         by_name = Q()
         for word in query.replace(",", " ").split():
             by_name &= Q(family_name__icontains=word) | Q(given_names__icontains=word)
         return self.filter(by_name | Q(medical_record_number__icontains=query))
+
+
+def looks_like_record_number(text: str) -> bool:
+    """One word with a digit in it: no name looks like that."""
+    return len(text.split()) == 1 and any(character.isdigit() for character in text)
 
 
 # The ways a date of birth is typed at a desk: ISO (the date picker), day first (Europe),
@@ -129,7 +143,15 @@ class Patient(models.Model):
         permissions = [
             ("review_all_clinics", "Can review the records of every clinic in the admin"),
         ]
-        indexes = [models.Index(fields=["clinic", "family_name"], name="patient_clinic_family_idx")]
+        indexes = [
+            # The patient list's order within a clinic: a page is an index range, no sort.
+            models.Index(
+                fields=["clinic", "family_name", "given_names", "id"],
+                name="patient_clinic_name_order_idx",
+            ),
+            # Name and record-number search (substring) have trigram indexes on PostgreSQL,
+            # created by migration 0011 (SQLite has no such index type).
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.medical_record_number})"

@@ -27,11 +27,13 @@ from .lesions import (
 )
 from .patients import (
     STATE_CONCERN,
+    PatientPaginator,
     count_of,
     get_patient_for,
     get_patient_overview_for,
     next_visit_of,
     patient_figures,
+    patient_list_for,
     patients_for,
     with_latest_risk,
 )
@@ -63,7 +65,9 @@ __all__ = [
     "newest_analyses_of",
     "newest_result_of",
     "next_visit_of",
+    "PatientPaginator",
     "patient_figures",
+    "patient_list_for",
     "patients_for",
     "review_agreement",
     "reviews_for",

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime
 import functools
+from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Func,
     IntegerField,
@@ -27,14 +29,39 @@ from lesions.models import (
 from lesions.selectors.lesions import latest_result_state
 
 
+def patient_list_for(user: User, *, query: str = "") -> QuerySet[Patient]:
+    """The clinic's patients by name, without figures: what a list counts and pages through
+    (an index range of ``(clinic, family_name, given_names, id)``)."""
+    return (
+        Patient.objects.visible_to(user).search(query).order_by("family_name", "given_names", "pk")
+    )
+
+
 def patients_for(user: User, *, query: str = "") -> QuerySet[Patient]:
     """The clinic's patients by name, with what the list shows about their lesions."""
+    return patient_list_for(user, query=query).annotate(**patient_figures())
+
+
+def with_figures(page: QuerySet[Patient]) -> QuerySet[Patient]:
+    """One page of a patient list (a sliced queryset) with the list's figures.
+
+    The figures are subqueries of the page's own rows: annotating the list before slicing
+    would have PostgreSQL compute them for every row an OFFSET skips (page 790 computed
+    them for 19,725 patients), and counting the pages would not need them at all.
+    """
+    ordering = page.query.order_by or Patient._meta.ordering
     return (
-        Patient.objects.visible_to(user)
-        .search(query)
+        Patient.objects.filter(pk__in=page.values("pk"))
         .annotate(**patient_figures())
-        .order_by("family_name", "given_names", "pk")
+        .order_by(*ordering)
     )
+
+
+class PatientPaginator(Paginator):
+    """Counts the plain list, then reads one page's rows with their figures."""
+
+    def _get_page(self, object_list: Any, number: int, paginator: Paginator) -> Page:
+        return super()._get_page(with_figures(object_list), number, paginator)
 
 
 @functools.cache

@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from classifier.risk import REVIEW_ACTION
+from lesions.follow_up.worklist_cache import clinic_of_image, forget_worklist_counts
 from lesions.models import (
     PENDING_STATUSES,
     Analysis,
@@ -56,9 +57,15 @@ def request_analysis(*, image: LesionImage, requested_by: User | None = None) ->
         pending = image.analyses.pending().newest_first().first()
         if pending is not None:
             return pending
-        analysis = Analysis(image=image, requested_by=requested_by, enqueued_at=timezone.now())
+        analysis = Analysis(
+            image=image, requested_by=requested_by, enqueued_at=timezone.now(), is_latest=True
+        )
+        # The new row is the image's newest: the flag moves to it in this transaction, under
+        # the image's lock (one flagged row per image, a unique partial index says so).
+        image.analyses.filter(is_latest=True).update(is_latest=False)
         analysis.full_clean()
         analysis.save()
+        forget_worklist_counts(clinic_id=clinic_of_image(image))
         transaction.on_commit(partial(send_analysis_task, analysis.pk))
     return analysis
 
@@ -221,6 +228,7 @@ def complete_analysis(
         return written
     from .follow_up import refresh_follow_up  # follow_up -> selectors -> this module
 
+    forget_worklist_counts(clinic_id=clinic_of_image(analysis.image))
     try:
         refresh_follow_up(lesion_id=analysis.image.lesion_id)
     except Exception:  # the result is stored; the flag catches up with the next refresh
@@ -234,10 +242,14 @@ def fail_analysis(*, analysis_pk: int, reason: str, attempt: int | None = None) 
     if attempt is not None:
         rows = rows.filter(attempts=attempt)
     reason = (reason.strip() or "The analysis failed.")[:MAX_REASON_LENGTH]
-    return (
+    failed = (
         rows.update(status=AnalysisStatus.FAILED, failure_reason=reason, finished_at=timezone.now())
         == 1
     )
+    if failed:
+        image = LesionImage.objects.filter(analyses=analysis_pk).only("pk").first()
+        forget_worklist_counts(clinic_id=clinic_of_image(image))
+    return failed
 
 
 def resend_stale_analyses(*, now: datetime.datetime | None = None, limit: int = 500) -> int:

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from lesions.follow_up.changes import ReviewFacts, latest_evolution, suggest_next_review
+from lesions.follow_up.worklist_cache import clinic_of_lesion, forget_worklist_counts
 from lesions.models import Analysis, AuditAction, Lesion, Review, User
 
 from .audit import record_event
@@ -57,6 +58,7 @@ def refresh_follow_up(*, lesion_id: int) -> Lesion | None:
         lesion.next_review_on = suggestion.next_review_on
         lesion.next_review_reason = suggestion.reason
         lesion.save(update_fields=[*FOLLOW_UP_FIELDS, "updated_at"])
+        forget_worklist_counts(clinic_id=clinic_of_lesion(lesion.pk))
     return lesion
 
 
@@ -75,6 +77,7 @@ def set_next_review(
             target=lesion,
             changed_fields=["next_review_on"],
         )
+        forget_worklist_counts(clinic_id=clinic_of_lesion(lesion.pk))
     return lesion
 
 

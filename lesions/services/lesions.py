@@ -6,6 +6,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from lesions.follow_up.worklist_cache import clinic_of_lesion, forget_worklist_counts
 from lesions.models import AuditAction, Lesion, LesionStatus, Patient, User
 
 from ._changes import apply_changes
@@ -83,6 +84,7 @@ def update_lesion(*, lesion: Lesion, changed_by: User | None, **changes: Any) ->
             record_event(
                 actor=changed_by, action=AuditAction.CHANGED, target=lesion, changed_fields=changed
             )
+            forget_worklist_counts(clinic_id=clinic_of_lesion(lesion.pk))
     return lesion
 
 
@@ -91,4 +93,5 @@ def delete_lesion(*, lesion: Lesion, deleted_by: User | None) -> None:
         for image in lesion.images.all():
             delete_lesion_image(image=image, deleted_by=deleted_by)
         record_event(actor=deleted_by, action=AuditAction.DELETED, target=lesion)
+        forget_worklist_counts(clinic_id=clinic_of_lesion(lesion.pk))
         lesion.delete()

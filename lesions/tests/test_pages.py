@@ -352,8 +352,10 @@ def test_lesion_page_queries_do_not_grow_with_visits(
     clinician_client.get(lesion.get_absolute_url())  # warm the session
     with django_assert_max_num_queries(40) as two_visits:
         clinician_client.get(lesion.get_absolute_url())
+    two_visit_queries = len(two_visits.captured_queries)  # the next request clears the log
     for diagnosis, days in (("df", 300), ("vasc", 200), ("mel", 100)):
         analyse_sample(engine, lesion, diagnosis, captured_on=days_ago(days))
-    with django_assert_max_num_queries(len(two_visits.captured_queries)) as five_visits:
+    clinician_client.get(lesion.get_absolute_url())  # the new results recount the worklist once
+    with django_assert_max_num_queries(two_visit_queries) as five_visits:
         clinician_client.get(lesion.get_absolute_url())
-    assert len(five_visits.captured_queries) <= len(two_visits.captured_queries)
+    assert len(five_visits.captured_queries) <= two_visit_queries

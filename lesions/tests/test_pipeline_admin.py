@@ -78,7 +78,9 @@ def test_reanalyse_everything_analysed_by_an_older_model(staff_client, served_de
     )
 
     changelist = staff_client.get(reverse("admin:lesions_analysis_changelist"))
-    assert b"Re-analyse 1 image analysed by an older model" in changelist.content
+    assert b"Re-analyse images analysed by an older model" in changelist.content
+    confirm = staff_client.get(reverse("admin:lesions_analysis_reanalyse_outdated"))
+    assert b"Re-analyse 1 image analysed by an older model" in confirm.content
     older = staff_client.get(reverse("admin:lesions_analysis_changelist") + "?model=older")
     assert older.context["cl"].result_count == 1
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -21,7 +20,8 @@ PATIENTS_PER_PAGE = 25
 @require_http_methods(["GET"])
 def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    paginator = Paginator(selectors.patients_for(request.user, query=query), PATIENTS_PER_PAGE)
+    patients = selectors.patient_list_for(request.user, query=query)
+    paginator = selectors.PatientPaginator(patients, PATIENTS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
     page.object_list = selectors.with_latest_risk(list(page.object_list))
     return render(request, "lesions/patient_list.html", {"page": page, "query": query})

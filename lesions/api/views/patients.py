@@ -11,10 +11,17 @@ from lesions import selectors, services
 from lesions.api.base import ClinicalGenericView
 from lesions.api.errors import error_responses
 from lesions.api.filters import PatientFilter
+from lesions.api.pagination import PageNumberPagination
 from lesions.api.serializers.patients import PatientSerializer
 from lesions.models import Patient
 
 TAGS = ["patients"]
+
+
+class PatientPagination(PageNumberPagination):
+    django_paginator_class = selectors.PatientPaginator
+
+
 EXAMPLE = OpenApiExample(
     "A patient",
     value={
@@ -55,8 +62,10 @@ class PatientListView(ClinicalGenericView, generics.ListCreateAPIView):
     )
     ordering = ("family_name", "given_names", "id")
 
+    pagination_class = PatientPagination
+
     def get_queryset(self):
-        return selectors.patients_for(self.request.user)
+        return selectors.patient_list_for(self.request.user)  # figures: only the page's
 
     def perform_create(self, serializer: PatientSerializer) -> None:
         serializer.instance = services.create_patient(
