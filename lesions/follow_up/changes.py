@@ -125,8 +125,10 @@ def suggest_next_review(
             return Suggestion(review.reviewed_on + SHORT_INTERVAL, "Short-term recheck (review)")
         if decision in ("excise", "refer"):
             return Suggestion(review.reviewed_on, f"{review.management_display} (review)")
+        # Counted from the review, not the capture: an old image signed off today must not
+        # get a date that has already passed.
         interval = LONG_INTERVAL if latest.result_state == "low" else SHORT_INTERVAL
-        return Suggestion(latest.captured_on + interval, "Monitor (review)")
+        return Suggestion(review.reviewed_on + interval, "Monitor (review)")
     if latest.result_state == NOT_ASSESSABLE:
         return Suggestion(latest.finished_on, "Not assessable: retake the image")
     if evolving_unreviewed:
@@ -134,9 +136,15 @@ def suggest_next_review(
     if latest.result_state == "high":
         return Suggestion(latest.finished_on, "High risk")
     if latest.result_state == "low":
-        return Suggestion(latest.captured_on + LONG_INTERVAL, "Low risk: 12 months")
+        return Suggestion(_not_before(latest, LONG_INTERVAL), "Low risk: 12 months")
     label = "Inconclusive" if latest.result_state == "inconclusive" else "Moderate risk"
-    return Suggestion(latest.captured_on + SHORT_INTERVAL, f"{label}: 3 months")
+    return Suggestion(_not_before(latest, SHORT_INTERVAL), f"{label}: 3 months")
+
+
+def _not_before(visit: Visit, interval: datetime.timedelta) -> datetime.date:
+    """The interval from the capture, but never before the result came: an old image
+    uploaded late is due now, not on a date that has already passed."""
+    return max(visit.captured_on + interval, visit.finished_on)
 
 
 def _day(day: datetime.date) -> str:
