@@ -56,6 +56,26 @@ class Change:
         between = f"between {_day(self.previous.captured_on)} and {_day(self.current.captured_on)}"
         return f"{'; '.join(self.reasons)} {between}"
 
+    @property
+    def summary(self) -> str:
+        """The change in one sentence that agrees with the numbers shown beside it: "no
+        worsening" only when the malignant probability did not rise either."""
+        if self.evolving:
+            return f"Worse: {self.description}."
+        before, after = self.previous.malignant_probability, self.current.malignant_probability
+        since = f"since {_day(self.previous.captured_on)}"
+        if before is None or after is None:
+            return f"No worsening {since}."
+        points = round(100 * after) - round(100 * before)
+        numbers = f"{round(100 * before)} % → {round(100 * after)} % ({points:+d} points)"
+        if points > 0:
+            return (
+                f"The malignant probability rose {numbers} {since}: below the evolving margin, "
+                "so not flagged as worse; compare the images."
+            )
+        numbers = f"malignant probability {numbers}"
+        return f"No worsening {since}: {numbers}."
+
 
 def compare_visits(previous: Visit, current: Visit, *, margin: float) -> Change:
     """Each rule of the evolving flag, applied to two consecutive assessable visits."""
