@@ -22,6 +22,7 @@ from lesions.models import (
 from lesions.models.validators import validate_not_in_future
 from lesions.services.lesions import LESION_EDITABLE_FIELDS
 from lesions.services.patients import PATIENT_EDITABLE_FIELDS
+from lesions.services.reviews import check_reason_given
 
 
 class DateInput(forms.DateInput):
@@ -130,15 +131,24 @@ def add_service_errors(
         form.add_error(target, messages)
 
 
+REVIEW_NOTE_HELP = (
+    "Required when you agree with a High or Moderate result but choose Monitor or Discharge: "
+    "say why."
+)
+
+
 class ReviewForm(forms.Form):
-    """Sign-off of one result: agree with the model, or record another diagnosis."""
+    """Sign-off of one result: agree with the model, or record another diagnosis.
+
+    Nothing that states a clinical decision is chosen in advance: the reading, the basis
+    and the management decision start empty and must each be chosen.
+    """
 
     agrees_with_model = forms.TypedChoiceField(
         label="Your reading",
         choices=[("yes", "Agree with the model"), ("no", "Another diagnosis")],
         coerce=lambda value: value == "yes",
         widget=forms.RadioSelect,
-        initial="yes",
     )
     diagnosis = forms.ChoiceField(
         label="Diagnosis (when not agreeing)",
@@ -146,16 +156,22 @@ class ReviewForm(forms.Form):
         required=False,
     )
     diagnosis_other = forms.CharField(label="Other diagnosis", max_length=200, required=False)
-    basis = forms.ChoiceField(choices=ReviewBasis.choices, initial=ReviewBasis.CLINICAL)
+    basis = forms.ChoiceField(choices=[("", "Choose the basis"), *ReviewBasis.choices])
     management = forms.ChoiceField(
         label="Management decision",
-        choices=ManagementDecision.choices,
-        initial=ManagementDecision.MONITOR,
+        choices=[("", "Choose a decision"), *ManagementDecision.choices],
     )
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text=REVIEW_NOTE_HELP,
+    )
 
-    def __init__(self, *args: Any, prefix_id: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, prefix_id: str = "", result_state: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.result_state = result_state
         if prefix_id:  # several forms on one page need distinct element ids
             self.auto_id = f"review-{prefix_id}-%s"
 
@@ -163,6 +179,15 @@ class ReviewForm(forms.Form):
         data = super().clean()
         if data.get("agrees_with_model") is False and not data.get("diagnosis"):
             self.add_error("diagnosis", "Choose the diagnosis, or agree with the model.")
+        try:  # the service checks this again; here it shows beside the note
+            check_reason_given(
+                result_state=self.result_state,
+                agrees_with_model=data.get("agrees_with_model"),
+                management=data.get("management", ""),
+                note=data.get("note", ""),
+            )
+        except ValidationError as error:
+            add_service_errors(self, error)
         return data
 
 
@@ -173,3 +198,14 @@ class NextReviewForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Leave empty for no further review.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The date picker offers no past days; clean_next_review_on refuses them anyway.
+        self.fields["next_review_on"].widget.attrs["min"] = timezone.localdate().isoformat()
+
+    def clean_next_review_on(self) -> Any:
+        day = self.cleaned_data.get("next_review_on")
+        if day is not None and day < timezone.localdate():
+            raise ValidationError("The next review cannot be in the past.", code="in_past")
+        return day

@@ -34,6 +34,7 @@ urlpatterns = [
     path("images/<int:image_pk>/delete/", images.image_delete, name="image-delete"),
     path("images/<int:image_pk>/analyse/", analyses.image_reanalyse, name="image-reanalyse"),
     path("lesions/<int:lesion_pk>/analyses/", analyses.lesion_analyses, name="lesion-analyses"),
+    path("lesions/<int:lesion_pk>/live/", lesions.lesion_live, name="lesion-live"),
     path("analyses/<int:analysis_pk>/", analyses.analysis_card, name="analysis-card"),
     path("analyses/<int:analysis_pk>/review/", follow_up.analysis_review, name="analysis-review"),
     path(

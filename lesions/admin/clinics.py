@@ -15,7 +15,7 @@ from lesions.models import Clinic, User
 @admin.register(Clinic)
 class ClinicAdmin(ClinicScopedAdmin):
     clinic_lookup = "pk"
-    list_display = ["name", "member_count", "patient_count", "created_at"]
+    list_display = ["name", "audience", "member_count", "patient_count", "created_at"]
     search_fields = ["name"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Clinic]:

@@ -1,2 +1,2 @@
 """Follow-up: change across visits and the next review date (``changes``), the worklist, the risk
-trend chart and the printable report."""
+trend chart, the printable report and each result's one headline (``headline``)."""

@@ -56,6 +56,26 @@ class Change:
         between = f"between {_day(self.previous.captured_on)} and {_day(self.current.captured_on)}"
         return f"{'; '.join(self.reasons)} {between}"
 
+    @property
+    def summary(self) -> str:
+        """The change in one sentence that agrees with the numbers shown beside it: "no
+        worsening" only when the malignant probability did not rise either."""
+        if self.evolving:
+            return f"Worse: {self.description}."
+        before, after = self.previous.malignant_probability, self.current.malignant_probability
+        since = f"since {_day(self.previous.captured_on)}"
+        if before is None or after is None:
+            return f"No worsening {since}."
+        points = round(100 * after) - round(100 * before)
+        numbers = f"{round(100 * before)} % → {round(100 * after)} % ({points:+d} points)"
+        if points > 0:
+            return (
+                f"The malignant probability rose {numbers} {since}: below the evolving margin, "
+                "so not flagged as worse; compare the images."
+            )
+        numbers = f"malignant probability {numbers}"
+        return f"No worsening {since}: {numbers}."
+
 
 def compare_visits(previous: Visit, current: Visit, *, margin: float) -> Change:
     """Each rule of the evolving flag, applied to two consecutive assessable visits."""
@@ -125,8 +145,10 @@ def suggest_next_review(
             return Suggestion(review.reviewed_on + SHORT_INTERVAL, "Short-term recheck (review)")
         if decision in ("excise", "refer"):
             return Suggestion(review.reviewed_on, f"{review.management_display} (review)")
+        # Counted from the review, not the capture: an old image signed off today must not
+        # get a date that has already passed.
         interval = LONG_INTERVAL if latest.result_state == "low" else SHORT_INTERVAL
-        return Suggestion(latest.captured_on + interval, "Monitor (review)")
+        return Suggestion(review.reviewed_on + interval, "Monitor (review)")
     if latest.result_state == NOT_ASSESSABLE:
         return Suggestion(latest.finished_on, "Not assessable: retake the image")
     if evolving_unreviewed:
@@ -134,9 +156,15 @@ def suggest_next_review(
     if latest.result_state == "high":
         return Suggestion(latest.finished_on, "High risk")
     if latest.result_state == "low":
-        return Suggestion(latest.captured_on + LONG_INTERVAL, "Low risk: 12 months")
+        return Suggestion(_not_before(latest, LONG_INTERVAL), "Low risk: 12 months")
     label = "Inconclusive" if latest.result_state == "inconclusive" else "Moderate risk"
-    return Suggestion(latest.captured_on + SHORT_INTERVAL, f"{label}: 3 months")
+    return Suggestion(_not_before(latest, SHORT_INTERVAL), f"{label}: 3 months")
+
+
+def _not_before(visit: Visit, interval: datetime.timedelta) -> datetime.date:
+    """The interval from the capture, but never before the result came: an old image
+    uploaded late is due now, not on a date that has already passed."""
+    return max(visit.captured_on + interval, visit.finished_on)
 
 
 def _day(day: datetime.date) -> str:

@@ -55,7 +55,8 @@ class TrendChart:
 
 def trend_chart(visits: Sequence[Visit]) -> TrendChart | None:
     """The chart of the lesion's assessable visits; None when there is nothing to draw."""
-    shown = [visit for visit in visits if visit.probabilities]
+    # A not-assessable image has probabilities on record, but they mean nothing: left out.
+    shown = [visit for visit in visits if visit.assessable and visit.probabilities]
     if not shown:
         return None
     first, last = shown[0].captured_on, shown[-1].captured_on

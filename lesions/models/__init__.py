@@ -2,7 +2,7 @@
 
 from .analysis import PENDING_STATUSES, REVIEW_PRIORITY, Analysis, AnalysisStatus, ResultState
 from .audit import AuditAction, AuditEvent, AuditTarget
-from .clinic import Clinic
+from .clinic import Clinic, ClinicAudience
 from .device_token import DeviceToken
 from .lesion import BodySite, BodyView, ConfirmedDiagnosis, Lesion, LesionStatus
 from .lesion_image import LesionImage, Modality
@@ -22,6 +22,7 @@ __all__ = [
     "BodySite",
     "BodyView",
     "Clinic",
+    "ClinicAudience",
     "DeviceToken",
     "FitzpatrickSkinType",
     "Lesion",

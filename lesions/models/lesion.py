@@ -42,9 +42,23 @@ class BodyView(models.TextChoices):
 
 
 class LesionStatus(models.TextChoices):
+    """Where the lesion stands; a review's management decision moves it (services.reviews)."""
+
     MONITORING = "monitoring", "Monitoring"
+    REFERRED = "referred", "Referred"
+    EXCISION_PLANNED = "excision_planned", "Excision planned"
     EXCISED = "excised", "Excised"
+    DISCHARGED = "discharged", "Discharged"
     ARCHIVED = "archived", "Archived"
+
+
+# Still followed: a referred lesion or one waiting for excision keeps its review date until
+# the referral or the excision is done; excised, discharged and archived ones do not.
+FOLLOWED_STATUSES = (
+    LesionStatus.MONITORING,
+    LesionStatus.REFERRED,
+    LesionStatus.EXCISION_PLANNED,
+)
 
 
 class ConfirmedDiagnosis(models.TextChoices):
@@ -75,8 +89,8 @@ class LesionQuerySet(models.QuerySet["Lesion"]):
         return self.filter(patient__clinic_id=user.clinic_id)
 
     def followed_up(self) -> LesionQuerySet:
-        """Lesions still being followed (not excised or archived)."""
-        return self.filter(status=LesionStatus.MONITORING)
+        """Lesions still being followed (not excised, discharged or archived)."""
+        return self.filter(status__in=FOLLOWED_STATUSES)
 
 
 class Lesion(models.Model):
@@ -125,6 +139,20 @@ class Lesion(models.Model):
         help_text="Suggested from the latest result or review; the clinician may change it.",
     )
     next_review_reason = models.CharField(max_length=200, blank=True)
+    # A date the clinician chose is theirs: later results and reviews only suggest (below),
+    # and the lesion page says when the suggestion differs, never replacing it silently.
+    next_review_set_by_hand = models.BooleanField(
+        "next review set by hand",
+        default=False,
+        help_text="The clinician chose the date; new results and reviews only suggest one.",
+    )
+    suggested_review_on = models.DateField(
+        "suggested next review",
+        null=True,
+        blank=True,
+        help_text="What the latest result or review suggests (none after a discharge).",
+    )
+    suggested_review_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -164,6 +192,19 @@ class Lesion(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("lesions:lesion-detail", kwargs={"lesion_pk": self.pk})
+
+    @property
+    def is_followed(self) -> bool:
+        return self.status in FOLLOWED_STATUSES
+
+    @property
+    def suggestion_differs(self) -> bool:
+        """A date set by hand that the latest result or review would put elsewhere."""
+        return (
+            self.next_review_set_by_hand
+            and bool(self.suggested_review_reason)
+            and self.suggested_review_on != self.next_review_on
+        )
 
     def check_noted_before_first_image(self) -> None:
         """A lesion cannot have been first noted after it was first photographed.

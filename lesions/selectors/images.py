@@ -10,6 +10,7 @@ from lesions.models import (
     Analysis,
     AnalysisStatus,
     LesionImage,
+    ResultState,
     User,
 )
 
@@ -41,6 +42,15 @@ class Comparison:
     different_modalities: bool
 
 
+def _comparable(analysis: Analysis | None) -> bool:
+    """A not-assessable result's probabilities mean nothing: it is left out of comparisons."""
+    return (
+        analysis is not None
+        and analysis.result_state != ResultState.NOT_ASSESSABLE
+        and bool(analysis.probabilities)
+    )
+
+
 def compare_images(first: LesionImage, second: LesionImage) -> Comparison:
     """Two images of a lesion, earlier capture first whatever order they were picked in."""
     earlier, later = sorted(
@@ -48,7 +58,7 @@ def compare_images(first: LesionImage, second: LesionImage) -> Comparison:
     )
     before, after = newest_result_of(earlier), newest_result_of(later)
     rows = []
-    if before is not None and after is not None and before.probabilities and after.probabilities:
+    if _comparable(before) and _comparable(after):
         from classifier.labels import display_name
 
         codes = sorted(

@@ -22,7 +22,6 @@ from django.shortcuts import get_object_or_404
 from lesions.models import (
     Lesion,
     LesionImage,
-    LesionStatus,
     Patient,
     User,
 )
@@ -132,8 +131,6 @@ def get_patient_overview_for(user: User, patient_pk: int) -> Patient:
 def next_visit_of(lesions: list[Lesion]) -> datetime.date | None:
     """A patient's next visit: the earliest next review of their followed lesions."""
     dates = [
-        lesion.next_review_on
-        for lesion in lesions
-        if lesion.status == LesionStatus.MONITORING and lesion.next_review_on
+        lesion.next_review_on for lesion in lesions if lesion.is_followed and lesion.next_review_on
     ]
     return min(dates, default=None)

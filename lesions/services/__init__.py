@@ -3,7 +3,7 @@
 from .analyses import reanalyse_images, reanalyse_outdated_images, request_analysis
 from .audit import record_event, record_report, record_view
 from .devices import sign_in_device, sign_out_device, sign_out_everywhere
-from .follow_up import refresh_follow_up, set_next_review
+from .follow_up import refresh_follow_up, set_next_review, use_suggested_review
 from .images import add_lesion_image, delete_lesion_image
 from .lesions import create_lesion, delete_lesion, update_lesion
 from .patients import create_patient, delete_patient, update_patient
@@ -30,4 +30,5 @@ __all__ = [
     "sign_out_everywhere",
     "update_lesion",
     "update_patient",
+    "use_suggested_review",
 ]

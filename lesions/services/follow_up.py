@@ -2,7 +2,9 @@
 
 Called after every finished analysis, recorded review and deleted image, so the pages
 and lists read stored fields. A new result or review suggests the date again; the
-clinician may then change it (``set_next_review``).
+clinician may then choose their own (``set_next_review``), which later results and reviews
+never replace: they only store their suggestion beside it, and the lesion page says when
+the two differ until the clinician takes the suggestion (``use_suggested_review``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,7 +28,11 @@ FOLLOW_UP_FIELDS = [
     "evolving_since",
     "next_review_on",
     "next_review_reason",
+    "suggested_review_on",
+    "suggested_review_reason",
 ]
+HAND_SET_REASON = "Set by a clinician"
+NONE_BY_HAND_REASON = "No further review, set by a clinician"
 
 
 def refresh_follow_up(*, lesion_id: int) -> Lesion | None:
@@ -55,8 +62,11 @@ def refresh_follow_up(*, lesion_id: int) -> Lesion | None:
             evolving_unreviewed=change is not None and not reviewed_since_change,
             review=review,
         )
-        lesion.next_review_on = suggestion.next_review_on
-        lesion.next_review_reason = suggestion.reason
+        lesion.suggested_review_on = suggestion.next_review_on
+        lesion.suggested_review_reason = suggestion.reason
+        if not lesion.next_review_set_by_hand:
+            lesion.next_review_on = suggestion.next_review_on
+            lesion.next_review_reason = suggestion.reason
         lesion.save(update_fields=[*FOLLOW_UP_FIELDS, "updated_at"])
         forget_worklist_counts(clinic_id=clinic_of_lesion(lesion.pk))
     return lesion
@@ -65,12 +75,25 @@ def refresh_follow_up(*, lesion_id: int) -> Lesion | None:
 def set_next_review(
     *, lesion: Lesion, next_review_on: datetime.date | None, changed_by: User
 ) -> Lesion:
-    """The clinician's own date (or none); kept until the next result or review."""
+    """The clinician's own date (or none). A date in the past is refused: it would put the
+    lesion on the worklist as overdue the moment it is saved."""
+    if next_review_on is not None and next_review_on < timezone.localdate():
+        raise ValidationError(
+            {"next_review_on": "The next review cannot be in the past."}, code="in_past"
+        )
     with transaction.atomic():
         lesion.next_review_on = next_review_on
-        lesion.next_review_reason = "Set by a clinician" if next_review_on else ""
+        lesion.next_review_reason = HAND_SET_REASON if next_review_on else NONE_BY_HAND_REASON
+        lesion.next_review_set_by_hand = True
         lesion.full_clean()
-        lesion.save(update_fields=["next_review_on", "next_review_reason", "updated_at"])
+        lesion.save(
+            update_fields=[
+                "next_review_on",
+                "next_review_reason",
+                "next_review_set_by_hand",
+                "updated_at",
+            ]
+        )
         record_event(
             actor=changed_by,
             action=AuditAction.CHANGED,
@@ -78,6 +101,21 @@ def set_next_review(
             changed_fields=["next_review_on"],
         )
         forget_worklist_counts(clinic_id=clinic_of_lesion(lesion.pk))
+    return lesion
+
+
+def use_suggested_review(*, lesion: Lesion, changed_by: User) -> Lesion:
+    """Give the date back to the suggestions: the latest one now, and each later one."""
+    with transaction.atomic():
+        lesion.next_review_set_by_hand = False
+        lesion.save(update_fields=["next_review_set_by_hand", "updated_at"])
+        lesion = refresh_follow_up(lesion_id=lesion.pk)
+        record_event(
+            actor=changed_by,
+            action=AuditAction.CHANGED,
+            target=lesion,
+            changed_fields=["next_review_on", "next_review_set_by_hand"],
+        )
     return lesion
 
 

@@ -10,6 +10,8 @@ from lesions.models import (
     AnalysisStatus,
     AuditAction,
     Lesion,
+    LesionStatus,
+    ManagementDecision,
     Review,
     ReviewBasis,
     ReviewDiagnosis,
@@ -36,6 +38,8 @@ def record_review(
     Agreeing takes the model's top class as the diagnosis. With histopathology as the
     basis, the diagnosis becomes the lesion's confirmed diagnosis (what ``train_model
     --from-db`` learns from), unless it is "other", which no class of the model names.
+    Agreeing with a High or Moderate result but deciding to monitor or discharge needs
+    the reason in the note. The lesion's status follows the management decision.
     """
     with transaction.atomic():
         # The analysis row is the lock: two reviews at once cannot supersede the same one.
@@ -53,6 +57,12 @@ def record_review(
             agrees_with_model = True  # choosing the model's own class is agreeing with it
         if diagnosis != ReviewDiagnosis.OTHER:
             diagnosis_other = ""
+        check_reason_given(
+            result_state=analysis.result_state,
+            agrees_with_model=agrees_with_model,
+            management=management,
+            note=note,
+        )
         review = Review(
             analysis=analysis,
             reviewer=reviewer,
@@ -70,8 +80,70 @@ def record_review(
         record_event(actor=reviewer, action=AuditAction.CREATED, target=review)
         if basis == ReviewBasis.HISTOPATHOLOGY and diagnosis != ReviewDiagnosis.OTHER:
             _confirm_diagnosis(lesion, diagnosis, reviewer)
+        _follow_decision(lesion, status_after(management=management, basis=basis), reviewer)
         refresh_follow_up(lesion_id=lesion.pk)
     return review
+
+
+# Agreeing that a result is worrying and then deciding to watch or let go contradicts
+# itself unless the clinician says why (e.g. "unchanged for 3 years on dermoscopy").
+CONCERNING_STATES = {"high": "High", "moderate": "Moderate"}
+RELAXED_DECISIONS = {ManagementDecision.MONITOR, ManagementDecision.DISCHARGE}
+
+
+def reason_required(*, result_state: str, agrees_with_model: bool | None, management: str) -> bool:
+    return (
+        bool(agrees_with_model)
+        and result_state in CONCERNING_STATES
+        and management in RELAXED_DECISIONS
+    )
+
+
+def check_reason_given(
+    *, result_state: str, agrees_with_model: bool | None, management: str, note: str
+) -> None:
+    """Refuse a High/Moderate agreement with Monitor or Discharge that gives no reason."""
+    if not reason_required(
+        result_state=result_state, agrees_with_model=agrees_with_model, management=management
+    ):
+        return
+    if note.strip():
+        return
+    risk = CONCERNING_STATES[result_state]
+    decision = ManagementDecision(management).label
+    raise ValidationError(
+        {
+            "note": (
+                f"You agree with a {risk}-risk result but chose “{decision}”: "
+                "write the reason in the note."
+            )
+        },
+        code="reason_required",
+    )
+
+
+def status_after(*, management: str, basis: str) -> str:
+    """The lesion's status a decision leads to. "Excise" with histopathology as the basis
+    means the excision has been done (the pathology came back); otherwise it is planned."""
+    if management == ManagementDecision.EXCISE:
+        if basis == ReviewBasis.HISTOPATHOLOGY:
+            return LesionStatus.EXCISED
+        return LesionStatus.EXCISION_PLANNED
+    return {
+        ManagementDecision.REFER: LesionStatus.REFERRED,
+        ManagementDecision.DISCHARGE: LesionStatus.DISCHARGED,
+    }.get(management, LesionStatus.MONITORING)
+
+
+def _follow_decision(lesion: Lesion, status: str, reviewer: User) -> None:
+    # An archived lesion stays archived: archiving is a records decision, not a clinical one.
+    if lesion.status in (status, LesionStatus.ARCHIVED):
+        return
+    lesion.status = status
+    lesion.save(update_fields=["status", "updated_at"])
+    record_event(
+        actor=reviewer, action=AuditAction.CHANGED, target=lesion, changed_fields=["status"]
+    )
 
 
 def _confirm_diagnosis(lesion: Lesion, diagnosis: str, reviewer: User) -> None:

@@ -1,8 +1,11 @@
-"""Template helpers of the clinical pages: result-state words, intervals in plain words."""
+"""Template helpers of the clinical pages: result-state words, a result's headline, intervals
+in plain words."""
 
 from __future__ import annotations
 
 from django import template
+
+from lesions.follow_up.headline import SPECIALIST, Headline, headline_for
 
 register = template.Library()
 
@@ -21,6 +24,20 @@ def risk_label(state: str | None) -> str:
     if not state:
         return "No result"
     return RISK_LABELS.get(state, str(state))
+
+
+@register.simple_tag(takes_context=True)
+def result_headline(context: template.Context, analysis: object) -> Headline | None:
+    """The analysis's one headline, worded for the audience of the reader's clinic
+    (specialist when the page has no signed-in clinician, e.g. a PDF built offline)."""
+    if analysis is None or getattr(analysis, "status", "") != "done":
+        return None
+    audience = context.get("audience")
+    if not audience:
+        user = getattr(context.get("request"), "user", None)
+        clinic = getattr(user, "clinic", None) if user is not None else None
+        audience = getattr(clinic, "audience", SPECIALIST)
+    return headline_for(analysis, audience)
 
 
 @register.filter

@@ -16,7 +16,7 @@ def test_agreement_per_model_and_class_counts_current_reviews_only(engine, clini
     lesion = LesionFactory(patient__clinic=clinician.clinic)
     melanoma = analyse_sample(engine, lesion, "mel")
     naevus = analyse_sample(engine, lesion, "nv")
-    base = {"reviewer": clinician, "basis": "clinical", "management": "monitor"}
+    base = {"reviewer": clinician, "basis": "clinical", "management": "short_term_recheck"}
     services.record_review(analysis=melanoma, agrees_with_model=True, **base)
     # Corrected later: only this second reading of the melanoma result counts.
     services.record_review(analysis=melanoma, agrees_with_model=False, diagnosis="nv", **base)

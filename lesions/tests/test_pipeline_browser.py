@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from dermascan_site.celery import app as celery_app
+from lesions.follow_up.headline import headline_for
 from lesions.models import Analysis
 from lesions.tests.browser import browser_marks
 from lesions.tests.factories import TEST_PASSWORD, ClinicianFactory, LesionFactory
@@ -62,7 +63,8 @@ def test_result_card_appears_without_reloading_the_page(
     expect(result.locator(".analysis__diagnosis")).to_have_text(analysis.top_class_display)
     expect(result.locator(".probabilities tr")).to_have_count(7)
     expect(page.locator(".disclaimer")).to_contain_text("Not a diagnostic device.")
-    expect(result.get_by_text(analysis.recommended_action)).to_be_visible()
+    # The card speaks through the result's headline, worded for a specialist clinic.
+    expect(result.get_by_text(headline_for(analysis).action)).to_be_visible()
 
     # The heatmap arrived through the protected view beside the image; it starts off and
     # switches on at the slider's opacity.

@@ -59,7 +59,10 @@ def test_done_card_shows_the_whole_result(clinician_client, image):
 
     assert 'data-analysis-status="done"' in html and 'data-result-state="high"' in html
     assert "Melanoma" in html and "55 % confidence" in html
-    assert "High risk" in html and "Refer to a dermatologist within two weeks." in html
+    # The headline speaks for the card (a specialist clinic), not the engine's action text.
+    assert "High risk" in html and "Melanoma probability 55 %" in html
+    assert "excision biopsy to be considered" in html
+    assert "Refer to a dermatologist within two weeks." not in html
     assert html.count('class="probabilities__bar"') == 7  # one bar per class
     assert 'style="width: 55.0%"' in html
     heatmap_url = reverse("lesions:analysis-heatmap", kwargs={"analysis_pk": done.pk})

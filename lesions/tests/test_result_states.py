@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from classifier.risk import REVIEW_ACTION
+from lesions.follow_up import headline
 from lesions.models import Analysis, Modality
 from lesions.services.analyses import (
     OUTSIDE_DOMAIN_REASON,
@@ -124,7 +125,9 @@ def test_not_assessable_card_gives_the_reason_and_retake_but_no_class_or_risk(
 
 def test_inconclusive_card_shows_probabilities_and_review_but_never_low(clinician_client, image):
     html = card_html(clinician_client, finish_with(image, "inconclusive"))
-    assert "Inconclusive · clinician review" in html and "Clinician review" in html
+    # One headline: the state, what it means (the reason) and what to do, for a specialist.
+    assert "Inconclusive" in html and "confidence 45% is below 60%" in html
+    assert "Your examination decides" in html and "Malignancy is not ruled out" in html
     assert html.count('class="probabilities__bar"') == 7
     assert "Low risk" not in html and "risk--low" not in html and "Most likely" not in html
     assert "heatmap__overlay" not in html
@@ -139,8 +142,17 @@ def test_risk_cards_show_one_level_with_class_action_and_heatmap(
 ):
     html = card_html(clinician_client, finish_with(image, state))
     assert html.count("data-result-state=") == 1 and f'data-result-state="{state}"' in html
-    assert title in html and STATE_RESULTS[state]["recommended_action"] in html
-    assert "Most likely" in html and "heatmap__overlay" in html
+    # The headline's action, worded for a specialist clinic, not the engine's referral text.
+    assert title in html and headline.ACTIONS[(state, headline.SPECIALIST)] in html
+    if state != "low":  # the routine action reads the same for both
+        assert STATE_RESULTS[state]["recommended_action"] not in html
+    # The naevus is the top class: "Most likely" only where it agrees with the risk.
+    if state == "low":
+        assert "Most likely" in html and "data-driver" not in html
+    else:
+        assert "Most likely" not in html and "Highest-probability class" in html
+        assert "data-driver" in html
+    assert "heatmap__overlay" in html
     assert "Inconclusive" not in html and "Not assessable" not in html
     others = {"High risk", "Moderate risk", "Low risk"} - {title}
     assert not any(other in html for other in others)

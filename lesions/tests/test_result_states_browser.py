@@ -100,7 +100,8 @@ def test_uncertain_lesion_is_inconclusive_and_never_low(
     expect(card.locator("[data-result-state]")).to_have_attribute(
         "data-result-state", "inconclusive"
     )
-    expect(card.get_by_text("Inconclusive · clinician review")).to_be_visible()
+    expect(card.locator(".result-state__title")).to_have_text("Inconclusive")
+    expect(card.get_by_text("Malignancy is not ruled out")).to_be_visible()
     expect(card.locator(".probabilities tr")).to_have_count(7)
     expect(card.get_by_text("Low risk")).to_have_count(0)
     expect(card.locator(".result-state--low, .risk--low")).to_have_count(0)

@@ -21,7 +21,8 @@ def melanoma(engine, clinician):
 
 
 def review(analysis, reviewer, **options):
-    values = {"agrees_with_model": True, "basis": "clinical", "management": "monitor"}
+    # Referral: agreeing with a melanoma result and monitoring it would need a reason.
+    values = {"agrees_with_model": True, "basis": "clinical", "management": "refer"}
     return services.record_review(analysis=analysis, reviewer=reviewer, **{**values, **options})
 
 

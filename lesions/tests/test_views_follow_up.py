@@ -106,6 +106,49 @@ def test_clinician_changes_the_next_review_date(clinician_client, evolving_lesio
     assert "Next review: Enter a valid date." in response.content.decode()
 
 
+def test_a_past_next_review_date_is_refused_on_the_page(clinician_client, evolving_lesion):
+    url = reverse("lesions:lesion-next-review", kwargs={"lesion_pk": evolving_lesion.pk})
+    response = clinician_client.post(url, {"next_review_on": days_ago(3).isoformat()}, follow=True)
+    assert "Next review: The next review cannot be in the past." in response.content.decode()
+    evolving_lesion.refresh_from_db()
+    assert evolving_lesion.next_review_on == datetime.date.today()  # still "Evolving: now"
+
+
+def test_the_page_says_when_the_suggestion_differs_from_a_date_set_by_hand(
+    clinician_client, clinician, evolving_lesion
+):
+    url = reverse("lesions:lesion-next-review", kwargs={"lesion_pk": evolving_lesion.pk})
+    chosen = datetime.date.today() + datetime.timedelta(days=60)
+    clinician_client.post(url, {"next_review_on": chosen.isoformat()})
+    later = evolving_lesion.images.order_by("-captured_on").first().analyses.get()
+    review_url = reverse("lesions:analysis-review", kwargs={"analysis_pk": later.pk})
+    clinician_client.post(
+        review_url, {"agrees_with_model": "yes", "basis": "clinical", "management": "refer"}
+    )
+    html = clinician_client.get(evolving_lesion.get_absolute_url()).content.decode()
+    assert "data-suggestion-differs" in html and "the date set by hand is kept" in html
+    assert "Refer (review)" in html
+    clinician_client.post(url, {"use_suggestion": "1"})
+    evolving_lesion.refresh_from_db()
+    assert evolving_lesion.next_review_on == datetime.date.today()
+    assert evolving_lesion.status == "referred"
+    html = clinician_client.get(evolving_lesion.get_absolute_url()).content.decode()
+    assert "data-suggestion-differs" not in html
+
+
+def test_agreeing_with_high_risk_and_monitoring_shows_the_reason_error(
+    clinician_client, evolving_lesion
+):
+    later = evolving_lesion.images.order_by("-captured_on").first().analyses.get()
+    url = reverse("lesions:analysis-review", kwargs={"analysis_pk": later.pk})
+    agree = {"agrees_with_model": "yes", "basis": "clinical", "management": "monitor"}
+    response = clinician_client.post(url, agree)
+    assert response.status_code == 400
+    assert "You agree with a High-risk result but chose “Monitor”" in response.content.decode()
+    assert not Review.objects.exists()
+    assert clinician_client.post(url, {**agree, "note": "Seen 5 years, stable."}).status_code == 302
+
+
 def test_patient_list_and_lesion_table_show_evolving_and_next_visit(
     clinician_client, evolving_lesion
 ):

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 from lesions import selectors, services
 from lesions.follow_up import reports, worklist
 from lesions.follow_up.charts import trend_chart
-from lesions.forms import NextReviewForm, ReviewForm, add_service_errors
+from lesions.forms import REVIEW_NOTE_HELP, NextReviewForm, ReviewForm, add_service_errors
 from lesions.models import Lesion, ManagementDecision, ReviewBasis, ReviewDiagnosis
 
 from .access import clinician_required
@@ -40,7 +40,7 @@ def analysis_review(request: HttpRequest, analysis_pk: int) -> HttpResponse:
     """Sign off a result. The lesion page's review panel posts here; errors are shown here."""
     analysis = selectors.get_analysis_for(request.user, analysis_pk)
     lesion = selectors.get_lesion_for(request.user, analysis.image.lesion_id)
-    form = ReviewForm(request.POST or None)
+    form = ReviewForm(request.POST or None, result_state=analysis.result_state)
     if request.method == "POST" and form.is_valid():
         try:
             services.record_review(analysis=analysis, reviewer=request.user, **form.cleaned_data)
@@ -90,17 +90,26 @@ def analysis_review_panel(request: HttpRequest, analysis_pk: int) -> HttpRespons
 @clinician_required
 @require_http_methods(["POST"])
 def lesion_next_review(request: HttpRequest, lesion_pk: int) -> HttpResponse:
+    """Save the clinician's own date, or ("use_suggestion") go back to the suggested one."""
     lesion = selectors.get_lesion_for(request.user, lesion_pk)
+    if "use_suggestion" in request.POST:
+        services.use_suggested_review(lesion=lesion, changed_by=request.user)
+        messages.success(request, "Next review follows the suggestion again.")
+        return redirect(lesion)
     form = NextReviewForm(request.POST)
     if form.is_valid():
-        services.set_next_review(
-            lesion=lesion,
-            next_review_on=form.cleaned_data["next_review_on"],
-            changed_by=request.user,
-        )
-        messages.success(request, "Next review date saved.")
-    else:
+        try:
+            services.set_next_review(
+                lesion=lesion,
+                next_review_on=form.cleaned_data["next_review_on"],
+                changed_by=request.user,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error, default_field="next_review_on")
+    if form.errors:
         messages.error(request, "Next review: " + " ".join(form.errors["next_review_on"]))
+    else:
+        messages.success(request, "Next review date saved.")
     return redirect(lesion)
 
 
@@ -138,5 +147,6 @@ def follow_up_context(lesion: Lesion) -> dict:
             "diagnosis": ReviewDiagnosis.choices,
             "basis": ReviewBasis.choices,
             "management": ManagementDecision.choices,
+            "note_help": REVIEW_NOTE_HELP,
         },
     }

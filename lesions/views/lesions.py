@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods
 
 from lesions import selectors, services
@@ -150,25 +151,56 @@ def lesion_compare(request: HttpRequest, lesion_pk: int) -> HttpResponse:
     )
 
 
-def render_lesion_page(
-    request: HttpRequest, lesion: Lesion, upload_form: ImageUploadForm, status: int = 200
-) -> HttpResponse:
-    """The lesion page; also re-shown, with errors, when an upload is refused."""
+def lesion_page_context(lesion: Lesion) -> dict:
+    """What the lesion page shows, and what a live result changes on it (``lesion_live``)."""
     follow_up = follow_up_context(lesion)
     visits = selectors.visit_rows(lesion, follow_up["changes"])
     latest_state = next(
         (v.analysis.result_state for v in visits if v.analysis and v.analysis.result_state), ""
     )
-    return render(
-        request,
-        "lesions/lesion_detail.html",
+    return {
+        "lesion": lesion,
+        "patient": lesion.patient,
+        "visits": visits,
+        "markers": [body_map_marker(lesion, state=latest_state, link=False)],
+        **follow_up,
+    }
+
+
+def render_lesion_page(
+    request: HttpRequest, lesion: Lesion, upload_form: ImageUploadForm, status: int = 200
+) -> HttpResponse:
+    """The lesion page; also re-shown, with errors, when an upload is refused."""
+    context = {**lesion_page_context(lesion), "upload_form": upload_form}
+    return render(request, "lesions/lesion_detail.html", context, status=status)
+
+
+@clinician_required
+@require_http_methods(["GET"])
+def lesion_live(request: HttpRequest, lesion_pk: int) -> JsonResponse:
+    """Everything on the lesion page that a new result changes besides its card: each
+    visit's summary line and change, the follow-up panel (next review, trend), the body-map
+    marker and the status. The page asks once a polled result has arrived."""
+    lesion = selectors.get_lesion_for(request.user, lesion_pk)
+    context = lesion_page_context(lesion)
+
+    def fragment(template: str, **extra: object) -> str:
+        return render_to_string(template, {**context, **extra}, request=request)
+
+    response = JsonResponse(
         {
-            "lesion": lesion,
-            "patient": lesion.patient,
-            "visits": visits,
-            "upload_form": upload_form,
-            "markers": [body_map_marker(lesion, state=latest_state, link=False)],
-            **follow_up,
-        },
-        status=status,
+            "visits": [
+                {
+                    "image": visit.image.pk,
+                    "summary": fragment("lesions/includes/visit_summary.html", visit=visit),
+                    "change": fragment("lesions/includes/visit_change.html", visit=visit),
+                }
+                for visit in context["visits"]
+            ],
+            "follow_up": fragment("lesions/includes/follow_up_panel.html"),
+            "marker": context["markers"][0],
+            "status": {"value": lesion.status, "label": lesion.get_status_display()},
+        }
     )
+    response["Cache-Control"] = "no-store"
+    return response

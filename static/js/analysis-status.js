@@ -1,5 +1,8 @@
 /* Live analysis status on the lesion page: while an analysis is queued or running, ask the
    server every few seconds and swap in the server-rendered card when its status changes.
+   Once a result has arrived, everything else it changes is swapped in too (each visit's
+   summary line and change, the follow-up panel with the next review and the trend, the
+   body-map marker, the lesion's status), so nothing on the page stays stale.
    No framework; without JavaScript the page still shows the status as of its last load. */
 (function () {
   "use strict";
@@ -8,6 +11,7 @@
   if (!panel || !window.fetch) return;
 
   var url = panel.getAttribute("data-analysis-poll");
+  var liveUrl = panel.getAttribute("data-live-url");
   var delay = 1000;          // first poll soon: most analyses take about a second
   var maxDelay = 5000;       // then back off, so an idle tab costs the server little
   var giveUpAt = Date.now() + 15 * 60 * 1000;
@@ -36,6 +40,58 @@
       });
   }
 
+  function fromHtml(html) {
+    var holder = document.createElement("div");
+    holder.innerHTML = html.trim();
+    return holder;
+  }
+
+  function updateMarker(marker) {
+    var holder = document.querySelector('[data-body-map] [data-lesion="' + marker.id + '"]');
+    if (!holder) return;
+    var keep = (holder.getAttribute("class") || "").split(/\s+/).filter(function (name) {
+      return name && name.indexOf("body-map__marker--") !== 0;
+    });
+    keep.push("body-map__marker--" + (marker.state || "none"));
+    keep.push("body-map__marker--" + (marker.status || "monitoring"));
+    if (marker.evolving) keep.push("body-map__marker--evolving");
+    holder.setAttribute("class", keep.join(" "));
+    holder.setAttribute("data-state", marker.state || "none");
+    var title = holder.querySelector("title");
+    if (title) {
+      title.textContent = "Lesion " + marker.number + ": " + marker.label + " — " +
+        (marker.state_label || "no result yet") +
+        (marker.evolving ? ", evolving (" + marker.evolving_reason + ")" : "");
+    }
+  }
+
+  function refreshLive() {
+    if (!liveUrl) return Promise.resolve();
+    return fetch(liveUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("live " + response.status);
+        return response.json();
+      })
+      .then(function (data) {
+        data.visits.forEach(function (visit) {
+          var summary = document.querySelector('[data-visit-summary="' + visit.image + '"]');
+          if (summary) summary.innerHTML = visit.summary;
+          var change = document.querySelector('[data-visit-change="' + visit.image + '"]');
+          var fresh = fromHtml(visit.change).firstElementChild;
+          if (change && fresh) change.parentNode.replaceChild(fresh, change);
+        });
+        var followUp = document.querySelector("[data-follow-up]");
+        var freshFollowUp = fromHtml(data.follow_up).firstElementChild;
+        if (followUp && freshFollowUp) followUp.parentNode.replaceChild(freshFollowUp, followUp);
+        var status = document.querySelector("[data-lesion-status]");
+        if (status) {
+          status.textContent = data.status.label;
+          status.className = "status status--" + data.status.value;
+        }
+        updateMarker(data.marker);
+      });
+  }
+
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) {
@@ -44,6 +100,7 @@
       })
       .then(function (data) {
         var updates = [];
+        var arrived = false;
         data.analyses.forEach(function (entry) {
           var card = panel.querySelector('[data-analysis-image="' + entry.image + '"]');
           if (!card) return;  // an image added in another tab: shown on the next load
@@ -51,9 +108,12 @@
           var shownStatus = card.getAttribute("data-analysis-status");
           if (shownId !== String(entry.analysis) || shownStatus !== entry.status) {
             updates.push(replaceCard(card, entry.card_url));
+            if (!isPending(entry.status)) arrived = true;
           }
         });
-        return Promise.all(updates).then(function () { return data.pending; });
+        return Promise.all(updates)
+          .then(function () { return arrived ? refreshLive() : null; })
+          .then(function () { return data.pending; });
       })
       .then(function (pending) {
         if (pending) {

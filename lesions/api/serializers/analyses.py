@@ -7,7 +7,8 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_sc
 from rest_framework import serializers
 
 from lesions.api.base import NOT_A_DIAGNOSTIC_DEVICE, link_for
-from lesions.models import Analysis, ResultState
+from lesions.follow_up.headline import SPECIALIST, headline_for
+from lesions.models import Analysis, AnalysisStatus, ResultState
 
 from .images import LesionImageSerializer
 from .reviews import REVIEW_EXAMPLE, ReviewSerializer
@@ -55,6 +56,14 @@ FINISHED_EXAMPLE = {
     "inference_ms": 180,
     "current_review": {**REVIEW_EXAMPLE, "analysis": 88},
     "notice": "Not a diagnostic device: decision support for clinicians, not a diagnosis.",
+    "headline": {
+        "title": "High risk",
+        "meaning": "Melanoma probability 55 % is at or above the High threshold: melanoma "
+        "must be ruled out.",
+        "action": "Examine with dermoscopy; excision biopsy to be considered.",
+        "driver": "",
+        "class_line": "Most likely: Melanoma 55 %",
+    },
 }
 QUEUED_EXAMPLE = {
     **FINISHED_EXAMPLE,
@@ -63,11 +72,26 @@ QUEUED_EXAMPLE = {
     **dict.fromkeys(["uncertainty_message", "recommended_action"], ""),
     **dict.fromkeys(["model", "heatmap_url", "started_at", "finished_at", "tta_views"]),
     "current_review": None,
+    "headline": None,
     "status": "queued",
     "probabilities": {},
     "uncertain": False,
     "inference_ms": None,
 }
+
+
+class HeadlineSerializer(serializers.Serializer):
+    title = serializers.CharField(help_text="The risk: High risk, Moderate risk, …")
+    meaning = serializers.CharField(help_text="What it means, with the deciding number.")
+    action = serializers.CharField(help_text="What to do, for the clinic's audience.")
+    driver = serializers.CharField(
+        help_text="The probability that drove the risk, when the "
+        "top class does not explain it; else empty."
+    )
+    class_line = serializers.CharField(
+        help_text="“Most likely: …” or “Highest-probability "
+        "class: …”; empty when no class is shown."
+    )
 
 
 @extend_schema_serializer(
@@ -84,6 +108,10 @@ class AnalysisSerializer(serializers.ModelSerializer):
     inconclusive. Both are decided by the worker; clients show them as they are. A
     not-assessable result names no class: ``top_class`` and ``top_class_display`` are empty.
     ``current_review`` is the clinician's sign-off in force (null until reviewed).
+    ``headline`` is the result in the pages' words (null until done): the risk, what it
+    means, what to do (worded for the clinic's audience, specialist or primary care), the
+    probability that drove a risk the top class does not explain, and the class line;
+    ``recommended_action`` is the engine's own text, kept for the record.
     """
 
     result_state = serializers.SerializerMethodField()
@@ -93,6 +121,7 @@ class AnalysisSerializer(serializers.ModelSerializer):
     heatmap_url = serializers.SerializerMethodField()
     current_review = serializers.SerializerMethodField()
     notice = serializers.SerializerMethodField()
+    headline = serializers.SerializerMethodField()
     probabilities = serializers.DictField(child=serializers.FloatField(), read_only=True)
 
     class Meta:
@@ -122,6 +151,7 @@ class AnalysisSerializer(serializers.ModelSerializer):
             "inference_ms",
             "current_review",
             "notice",
+            "headline",
         )
         read_only_fields = fields
 
@@ -171,6 +201,21 @@ class AnalysisSerializer(serializers.ModelSerializer):
 
     def get_notice(self, analysis: Analysis) -> str:
         return NOT_A_DIAGNOSTIC_DEVICE
+
+    @extend_schema_field(HeadlineSerializer(allow_null=True))
+    def get_headline(self, analysis: Analysis) -> dict | None:
+        if analysis.status != AnalysisStatus.DONE:
+            return None
+        user = getattr(self.context.get("request"), "user", None)
+        audience = getattr(getattr(user, "clinic", None), "audience", SPECIALIST)
+        headline = headline_for(analysis, audience)
+        return {
+            "title": headline.title,
+            "meaning": headline.meaning,
+            "action": headline.action,
+            "driver": headline.driver,
+            "class_line": headline.class_line,
+        }
 
 
 class HistoryEntrySerializer(serializers.Serializer):

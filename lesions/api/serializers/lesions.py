@@ -37,6 +37,9 @@ from lesions.services.lesions import LESION_EDITABLE_FIELDS
                 "evolving_since": "2026-03-02T10:00:02Z",
                 "next_review_on": "2026-03-02",
                 "next_review_reason": "Evolving",
+                "suggested_review_on": "2026-03-02",
+                "suggested_review_reason": "Evolving",
+                "next_review_set_by_hand": False,
                 "created_at": "2026-01-10T09:32:00Z",
                 "updated_at": "2026-03-02T10:00:00Z",
             },
@@ -52,7 +55,11 @@ class LesionSerializer(serializers.ModelSerializer):
     ``evolving`` (with ``evolving_reason`` and ``evolving_since``) flags a lesion whose later
     visit's result is worse than the previous visit's; ``next_review_on`` is suggested from
     the latest result or review (``next_review_reason`` says which) and changed with
-    ``PUT /api/v1/lesions/{id}/next-review/``. The server keeps all five up to date.
+    ``PUT /api/v1/lesions/{id}/next-review/``. A date set that way is the clinician's
+    (``next_review_set_by_hand``): later results and reviews only update
+    ``suggested_review_on`` / ``suggested_review_reason`` beside it. ``status`` follows each
+    review's management decision (referred, excision planned, excised, discharged,
+    monitoring). The server keeps the follow-up fields up to date.
     """
 
     image_count = serializers.SerializerMethodField()
@@ -69,6 +76,7 @@ class LesionSerializer(serializers.ModelSerializer):
             "last_captured_on",
             "confirmed_diagnosis",
             *FOLLOW_UP_FIELDS,
+            "next_review_set_by_hand",
             "created_at",
             "updated_at",
         )
@@ -79,6 +87,7 @@ class LesionSerializer(serializers.ModelSerializer):
             "number",
             "confirmed_diagnosis",
             *FOLLOW_UP_FIELDS,
+            "next_review_set_by_hand",
             "created_at",
             "updated_at",
         )
@@ -102,8 +111,21 @@ class LesionSummarySerializer(serializers.Serializer):
 class NextReviewSerializer(serializers.Serializer):
     next_review_on = serializers.DateField(
         allow_null=True,
+        required=False,
         help_text=(
-            "The clinician's date for the next review; null for none. Kept until the next "
-            "result or review suggests a date again."
+            "The clinician's date for the next review (not in the past); null for none. "
+            "Kept: later results and reviews only suggest a date beside it."
         ),
     )
+    use_suggestion = serializers.BooleanField(
+        default=False,
+        help_text="True: drop the date set by hand and follow the suggestions again.",
+    )
+
+    def validate(self, data: dict) -> dict:
+        if not data["use_suggestion"] and "next_review_on" not in data:
+            raise serializers.ValidationError(
+                {"next_review_on": "Give a date (or null), or use the suggestion."},
+                code="required",
+            )
+        return data

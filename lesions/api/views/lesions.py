@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics
 from rest_framework.request import Request
@@ -9,7 +10,7 @@ from rest_framework.response import Response
 
 from lesions import selectors, services
 from lesions.api.base import ClinicalAPIView, ClinicalGenericView
-from lesions.api.errors import error_responses
+from lesions.api.errors import error_responses, on_field
 from lesions.api.filters import LesionFilter
 from lesions.api.serializers.analyses import HistoryEntrySerializer
 from lesions.api.serializers.lesions import LesionSerializer, NextReviewSerializer
@@ -126,8 +127,10 @@ class LesionNextReviewView(ClinicalAPIView):
     @extend_schema(
         summary="Set a lesion's next-review date",
         description=(
-            "The clinician's own date (or `null` for none) in place of the suggested one; "
-            "kept until the lesion's next result or review suggests a date again. Audited."
+            "The clinician's own date (or `null` for none) in place of the suggested one. "
+            "A date in the past is refused (400). The date is kept: later results and "
+            "reviews only update `suggested_review_on` beside it. "
+            '`{"use_suggestion": true}` follows the suggestions again. Audited.'
         ),
         request=NextReviewSerializer,
         examples=[
@@ -135,6 +138,9 @@ class LesionNextReviewView(ClinicalAPIView):
                 "Review in three months", value={"next_review_on": "2026-06-02"}, request_only=True
             ),
             OpenApiExample("No further review", value={"next_review_on": None}, request_only=True),
+            OpenApiExample(
+                "Follow the suggestion again", value={"use_suggestion": True}, request_only=True
+            ),
         ],
         responses={200: LesionSerializer, **error_responses(400, 403, 404)},
         tags=TAGS,
@@ -143,9 +149,15 @@ class LesionNextReviewView(ClinicalAPIView):
         lesion = selectors.get_lesion_for(request.user, lesion_pk)
         data = NextReviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        lesion = services.set_next_review(
-            lesion=lesion,
-            next_review_on=data.validated_data["next_review_on"],
-            changed_by=request.user,
-        )
+        if data.validated_data["use_suggestion"]:
+            lesion = services.use_suggested_review(lesion=lesion, changed_by=request.user)
+            return Response(LesionSerializer(lesion).data)
+        try:
+            lesion = services.set_next_review(
+                lesion=lesion,
+                next_review_on=data.validated_data["next_review_on"],
+                changed_by=request.user,
+            )
+        except ValidationError as exc:  # a date in the past
+            raise on_field(exc, "next_review_on") from exc
         return Response(LesionSerializer(lesion).data)

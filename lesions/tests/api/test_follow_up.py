@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from lesions.follow_up.changes import LONG_INTERVAL
 from lesions.models import AuditAction, AuditEvent, Lesion
 from lesions.services.analyses import fail_analysis
 from lesions.tests.api.conftest import assert_error, client_with_token, token_for
@@ -95,12 +96,32 @@ def test_clinician_sets_and_clears_the_next_review_date(api, clinician):
     assert api.get(patient_url(lesion.patient)).json()["next_visit_on"] == "2027-01-15"
 
     cleared = api.put(next_review_url(lesion), {"next_review_on": None}).json()
-    assert (cleared["next_review_on"], cleared["next_review_reason"]) == (None, "")
+    assert cleared["next_review_on"] is None and cleared["next_review_set_by_hand"] is True
+    assert cleared["next_review_reason"] == "No further review, set by a clinician"
     assert Lesion.objects.get(pk=lesion.pk).next_review_on is None
 
 
+def test_a_date_set_by_hand_is_kept_until_the_suggestion_is_taken(api, engine, clinician):
+    lesion = LesionFactory(patient__clinic=clinician.clinic)
+    chosen = timezone.localdate() + datetime.timedelta(days=20)
+    api.put(next_review_url(lesion), {"next_review_on": chosen.isoformat()})
+    analyse_sample(engine, lesion, "nv", captured_on=days_ago(2))  # suggests 12 months
+    body = api.get(lesion_url(lesion)).json()
+    assert (body["next_review_on"], body["next_review_set_by_hand"]) == (chosen.isoformat(), True)
+    assert body["suggested_review_on"] == (days_ago(2) + LONG_INTERVAL).isoformat()
+    taken = api.put(next_review_url(lesion), {"use_suggestion": True}).json()
+    assert taken["next_review_on"] == body["suggested_review_on"]
+    assert taken["next_review_set_by_hand"] is False
+
+
 @pytest.mark.parametrize(
-    "body", [{}, {"next_review_on": "next week"}, {"next_review_on": "2027-02-30"}]
+    "body",
+    [
+        {},
+        {"next_review_on": "next week"},
+        {"next_review_on": "2027-02-30"},
+        {"next_review_on": days_ago(1).isoformat()},  # in the past
+    ],
 )
 def test_a_bad_next_review_date_is_refused(api, clinician, body):
     lesion = LesionFactory(patient__clinic=clinician.clinic, next_review_on=days_ago(-10))
@@ -157,7 +178,7 @@ def test_worklist_has_the_home_pages_sections_and_rows(api, evolving_lesion):
 def test_a_review_takes_the_result_off_the_worklist(api, evolving_lesion):
     analysis = evolving_lesion.images.get(captured_on=datetime.date(2026, 11, 29)).analyses.get()
     reviews = reverse("api:analysis-reviews", kwargs={"analysis_pk": analysis.pk})
-    assert api.post(reviews, AGREE).status_code == 201
+    assert api.post(reviews, {**AGREE, "management": "excise"}).status_code == 201
     sections = worklist(api)
     assert sections["review"]["count"] == 1 and sections["evolving"]["count"] == 0
     assert [row["result_state"] for row in sections["review"]["rows"]] == ["low"]

@@ -43,8 +43,9 @@ READS = [
     ("api:lesion-images", "lesion", 4),
     # token, image
     ("api:image-detail", "image", 2),
-    # token, image, count, page, the analyses' reviews
-    ("api:image-analyses", "image", 5),
+    # token, image, count, page, the analyses' reviews, the reader's clinic (whose audience
+    # words each finished result's headline; once per request, whatever the rows)
+    ("api:image-analyses", "image", 6),
     # token, analysis, its reviews
     ("api:analysis-detail", "analysis", 3),
     # token, analysis, count, page

@@ -242,3 +242,17 @@ def test_clinic_reviews_cost_the_same_queries(api, clinician, rows, django_asser
     with django_assert_max_num_queries(5):  # token (1 + last use), count, page
         response = api.get(reverse("api:review-list"), {"page_size": 100})
     assert response.json()["count"] == rows
+
+
+def test_agreeing_with_a_high_result_and_monitoring_needs_a_reason(api, clinician):
+    high = finish(
+        LesionImageFactory(lesion__patient__clinic=clinician.clinic), top="mel", uncertain=False
+    )
+    assert high.result_state == "high"
+    error = assert_error(api.post(reviews_of(high), AGREE), 400, fields=["note"])
+    assert "write the reason in the note" in " ".join(error["fields"]["note"])
+    assert not Review.objects.exists()
+    referred = api.post(reviews_of(high), {**AGREE, "management": "refer"})
+    assert referred.status_code == 201
+    high.image.lesion.refresh_from_db()
+    assert high.image.lesion.status == "referred"
