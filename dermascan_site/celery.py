@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dermascan_site.settings")
 
 app = Celery("dermascan")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# Tasks live in lesions.pipeline.tasks (the analysis pipeline's package), not <app>.tasks.
-app.autodiscover_tasks(["lesions.pipeline"])
+# Tasks live in lesions.pipeline.tasks (the analysis pipeline's package) and monitoring.tasks.
+app.autodiscover_tasks(["lesions.pipeline", "monitoring"])
 # Each worker writes a heartbeat row that the health check reads (lesions.pipeline.heartbeat).
 app.steps["worker"].add(Heartbeat)
