@@ -55,3 +55,22 @@ def test_auc_equals_sklearns_with_ties():
     score = np.round(rng.random(200) + y * 0.3, 1)  # rounded: many ties
     assert auc(y, score) == pytest.approx(roc_auc_score(y, score))
     assert auc(np.ones(5, bool), np.arange(5)) is None
+
+
+def test_distance_quantiles_are_recorded_at_every_level():
+    from classifier.gate import DISTANCE_QUANTILE_LEVELS, distance_quantiles
+
+    recorded = distance_quantiles(np.linspace(0.0, 1.0, 101))
+    assert list(recorded) == [f"{p:.2f}" for p in DISTANCE_QUANTILE_LEVELS]
+    assert recorded["0.50"] == pytest.approx(0.5) and recorded["0.99"] == pytest.approx(0.99)
+    assert distance_quantiles(np.zeros(0)) == {}
+
+
+def test_the_default_models_card_has_its_val_distances():
+    from pathlib import Path
+
+    from classifier.artifact import read_card
+
+    gate = read_card(Path(__file__).resolve().parents[2] / "classifier" / "default_model").gate
+    # The 98th percentile of val is where the gate's threshold was set (2 % rejected).
+    assert gate["val_distance_quantiles"]["0.98"] == pytest.approx(gate["threshold"], rel=0.01)
