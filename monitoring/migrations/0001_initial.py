@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('classifier', '0002_model_store'),
-        ('lesions', '0011_monitoring_gate_distance'),
+        ('lesions', '0014_monitoring_gate_distance'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

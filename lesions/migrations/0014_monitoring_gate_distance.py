@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lesions', '0010_worker_backend'),
+        ('lesions', '0013_workflow_audience'),
     ]
 
     operations = [
