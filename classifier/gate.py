@@ -174,6 +174,22 @@ class FeatureGate:
             raise ArtifactError(f"cannot read the gate statistics {name}: {exc}") from None
 
 
+# The val distances monitoring compares a clinic's uploads with (the card's
+# ``gate.val_distance_quantiles``): enough points to draw the distribution function.
+DISTANCE_QUANTILE_LEVELS = tuple(round(0.05 * i, 2) for i in range(1, 20)) + (0.98, 0.99)
+
+
+def distance_quantiles(scores: np.ndarray) -> dict[str, float]:
+    """{"0.05": q, …, "0.99": q} of a split's gate distances (JSON keys are strings)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.size == 0:
+        return {}
+    values = np.quantile(scores, DISTANCE_QUANTILE_LEVELS)
+    return {
+        f"{level:.2f}": float(v) for level, v in zip(DISTANCE_QUANTILE_LEVELS, values, strict=True)
+    }
+
+
 def pooled_features(feature_maps: np.ndarray) -> np.ndarray:
     """(V, C, h, w) feature maps of one image's views -> (C,) pooled, averaged over views."""
     return np.asarray(feature_maps, dtype=np.float32).mean(axis=(0, 2, 3))

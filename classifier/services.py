@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -112,14 +113,29 @@ def _record_version(*, card: dict, name: str, **stored) -> ModelVersion:
     raise ValidationError("could not allocate a version number; try again")
 
 
+# Checks other apps add from their AppConfig.ready() (monitoring's retraining guard): each is
+# called as guard(version=, activated_by=) and refuses an activation with a ValidationError.
+# The engine cannot import those apps; they register here instead.
+ACTIVATION_GUARDS: list[Callable[..., None]] = []
+
+
+def register_activation_guard(guard: Callable[..., None]) -> None:
+    if guard not in ACTIVATION_GUARDS:
+        ACTIVATION_GUARDS.append(guard)
+
+
 def activate_model_version(*, version: ModelVersion, activated_by=None) -> ModelVersion:
     """Make ``version`` the one the workers serve; every other version is deactivated.
+
+    Every registered activation guard is asked first (``ACTIVATION_GUARDS``).
 
     The rows are locked so that two activations at once serialise and exactly one
     version ends up active. The artifact is verified first (a stored version is fetched
     to this machine and every file checked): activating a version whose files are gone
     or altered would break every analysis after it.
     """
+    for guard in ACTIVATION_GUARDS:
+        guard(version=version, activated_by=activated_by)
     try:
         directory = version_directory(version)
     except ArtifactError as exc:

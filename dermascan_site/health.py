@@ -176,6 +176,15 @@ def analysis_counts() -> dict:
     }
 
 
+def monitoring_alerts(user) -> dict:
+    from monitoring.selectors import alert_summary
+
+    try:
+        return alert_summary(user)
+    except Exception as exc:  # the health answer must not fail on monitoring's account
+        return {"status": "error", "error": type(exc).__name__}
+
+
 def may_see_details(request: Request) -> bool:
     """Staff signed in to the site, or any caller with a valid API token."""
     user = request.user
@@ -206,7 +215,12 @@ class HealthView(APIView):
         tags=["health"],
     )
     def get(self, request: Request) -> Response:
-        body, healthy = health_report(detailed=may_see_details(request))
+        detailed = may_see_details(request)
+        body, healthy = health_report(detailed=detailed)
+        if detailed and request.user.is_staff:
+            # Monitoring's open alerts (staff only; clinics as the user may monitor them).
+            # They do not make the service unhealthy: the model is serving, it is being watched.
+            body["monitoring"] = monitoring_alerts(request.user)
         response = Response(body, status=200 if healthy else 503)
         response["Cache-Control"] = "no-store"
         return response

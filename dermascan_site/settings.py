@@ -341,12 +341,22 @@ DERMASCAN_INFERENCE_THREADS = env.int("DERMASCAN_INFERENCE_THREADS", default=0)
 # Follow-up: a lesion is flagged evolving when its malignant probability rises by more than
 # this between two visits (besides a higher risk level or a benign -> malignant top class).
 DERMASCAN_EVOLVING_MARGIN = env.float("DERMASCAN_EVOLVING_MARGIN", default=0.15)
+# Monitoring (docs/monitoring.md): the periodic alert check looks at the trailing window
+# (against the window before it) every DERMASCAN_MONITORING_INTERVAL seconds.
+DERMASCAN_MONITORING_INTERVAL = env.float("DERMASCAN_MONITORING_INTERVAL", default=3600.0)
+DERMASCAN_MONITORING_WINDOW_DAYS = env.int("DERMASCAN_MONITORING_WINDOW_DAYS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-analyses": {
         "task": "lesions.tasks.sweep_stale_analyses",
         "schedule": DERMASCAN_SWEEP_INTERVAL,
         # A sweep that could not run in time is superseded by the next one.
         "options": {"expires": DERMASCAN_SWEEP_INTERVAL},
+    },
+    "monitoring-check-alerts": {
+        "task": "monitoring.tasks.check_alerts",
+        "schedule": DERMASCAN_MONITORING_INTERVAL,
+        # Idempotent: a check that missed its slot is superseded by the next one.
+        "options": {"expires": DERMASCAN_MONITORING_INTERVAL},
     },
 }
 

@@ -23,10 +23,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", RedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/v1/monitoring/", include("monitoring.api.urls")),
     path("api/v1/", include("lesions.api.urls")),
     path("api/v1/", include("interop.api.urls")),
     re_path(r"^api/", unknown_endpoint),  # JSON 404, not the pages' HTML one
     path("model/", include("classifier.urls")),
     path("interop/", include("interop.urls")),
+    path("monitoring/", include("monitoring.urls")),
     path("", include("lesions.urls")),
 ]

@@ -18,7 +18,7 @@ import numpy as np
 
 from classifier.artifact import sha256_of, temp_path, write_card
 from classifier.calibration import combine_views, fit_temperature
-from classifier.gate import GATE_FILE, QUALITY_LIMITS, FeatureGate
+from classifier.gate import GATE_FILE, QUALITY_LIMITS, FeatureGate, distance_quantiles
 from classifier.model_card import ModelCard
 from classifier.nonlesion import nonlesion_corpus
 from classifier.operating_point import (
@@ -130,6 +130,8 @@ def calibrate_artifact(
         "target_val_reject_share": targets.reject_share,
         "quality_limits": QUALITY_LIMITS,
         "val_not_assessable_rate": float(val_rejected.mean()),
+        # The reference distribution monitoring measures drift against (docs/monitoring.md).
+        "val_distance_quantiles": distance_quantiles(gate.score(val.features)),
         "corpus_not_assessable_rate": float(corpus_rejected.mean()),
         "corpus_images": len(corpus),
         "corpus_missed": [
@@ -176,6 +178,42 @@ def calibrate_artifact(
     from training.card import write_markdown
 
     write_markdown(card, directory)
+    return card
+
+
+def record_val_distances(
+    directory: Path,
+    *,
+    data: LabelledData,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+) -> ModelCard:
+    """Add ``gate.val_distance_quantiles`` to a calibrated card; nothing else changes.
+
+    For artifacts calibrated before the quantiles were recorded: the val images are scored
+    with the stored gate (as calibration does), so the threshold and the weights stay as
+    they are and the quantiles describe exactly the served gate.
+    """
+    directory = Path(directory)
+    predictor = Predictor.from_artifact(directory, backend="torch")
+    if predictor.gate is None:
+        raise DataError(f"{directory}: the artifact has no gate statistics to measure")
+    samples = data.in_split("val")
+    if not samples:
+        raise DataError(f"{data.root}: recording val distances needs a val split")
+    val = split_outputs(
+        predictor,
+        samples,
+        views=predictor.card.served_views,
+        cache_dir=cache_dir,
+        progress=progress,
+        desc="val",
+    )
+    card = predictor.card
+    card.gate = dict(card.gate or {}) | {
+        "val_distance_quantiles": distance_quantiles(predictor.gate.score(val.features))
+    }
+    write_card(card, directory)
     return card
 
 

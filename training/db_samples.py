@@ -1,9 +1,11 @@
 """--from-db: clinic images whose diagnosis a clinician confirmed, as extra samples.
 
 The images are copied out of Django's storage (local folder or S3) into a
-folder under var/, because training reads files many times. Each lesion's
-images stay together, and the lesion's split is fixed by a hash of its id, so
-adding new lesions never moves an old one between train, val and test.
+folder under var/, because training reads files many times. A patient's
+images stay together: the split is fixed by a hash of the patient's id, so no
+patient is in two splits (their lesions look alike, their skin and camera too),
+and adding new cases never moves an old one between train, val and test. The
+``test`` part is each clinic's held-out set (monitoring's champion/challenger).
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ def split_for_lesion(lesion_key: str) -> str:
     return "train"
 
 
+def split_for_patient(patient_id: int) -> str:
+    return split_for_lesion(f"db-patient-{patient_id}")
+
+
 def confirmed_samples(*, labels: str, export_dir: Path) -> LabelledData:
     """Samples for every image of a lesion with a confirmed diagnosis in ``labels``' set."""
     from django.apps import apps
@@ -45,7 +51,7 @@ def confirmed_samples(*, labels: str, export_dir: Path) -> LabelledData:
     export_dir = Path(export_dir)
     export_dir.mkdir(parents=True, exist_ok=True)
     images = (
-        image_model.objects.select_related("lesion")
+        image_model.objects.select_related("lesion", "lesion__patient")
         .exclude(**{f"lesion__{DIAGNOSIS_FIELD}": ""})
         .exclude(**{f"lesion__{DIAGNOSIS_FIELD}__isnull": True})
         .order_by("pk")
@@ -63,7 +69,8 @@ def confirmed_samples(*, labels: str, export_dir: Path) -> LabelledData:
             with image.file.open("rb") as source:
                 path.write_bytes(source.read())
         group = f"db-lesion-{image.lesion_id}"
-        samples.append(Sample(path, label, group, split_for_lesion(group), f"db-{image.pk}"))
+        split = split_for_patient(image.lesion.patient_id)
+        samples.append(Sample(path, label, group, split, f"db-{image.pk}"))
     return LabelledData(
         classes=CLASS_SETS[labels],
         samples=samples,

@@ -143,6 +143,13 @@ class Analysis(models.Model):
     malignant_probability = models.FloatField(null=True, blank=True)
     tta_views = models.PositiveSmallIntegerField(null=True, blank=True)
     tta_spread = models.JSONField(default=dict, blank=True)
+    gate_distance = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="The gate's feature-space distance of the image (larger = less like the "
+        "training images); empty for results recorded before it was kept. Monitoring "
+        "compares its distribution with val's.",
+    )
     heatmap = models.FileField(upload_to=opaque_heatmap_name, max_length=200, blank=True)
 
     # The one message of a finished analysis; empty while pending or failed.

@@ -205,6 +205,8 @@ def complete_analysis(
         "malignant_probability": result["malignant_probability"],
         "tta_views": result["tta_views"],
         "tta_spread": result["tta_spread"],
+        # Absent from engines without gate statistics (and older result dicts).
+        "gate_distance": result.get("ood_score"),
         **result_state_of(result, modality=analysis.image.modality),
     }
     for name, value in fields.items():

@@ -53,6 +53,9 @@ def test_calibrate_writes_thresholds_and_gate_and_evaluate_reproduces_the_card(
     assert point["val"]["malignant_moderate_or_high"]["sensitivity"] >= 0.95
     assert card.gate["sha256"] == sha256_of(model_copy / "gate.npz")
     assert card.gate["corpus_images"] >= 30
+    # val's gate distances, the reference monitoring measures drift against
+    quantiles = card.gate["val_distance_quantiles"]
+    assert len(quantiles) == 21 and quantiles["0.05"] <= quantiles["0.50"] <= quantiles["0.99"]
     assert "## Operating point" in (model_copy / "card.md").read_text()
 
     predictor = Predictor.from_artifact(model_copy, device="cpu", backend="torch")

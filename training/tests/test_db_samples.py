@@ -42,3 +42,18 @@ def test_a_confirmed_diagnosis_outside_the_class_set_is_left_out(tmp_path):
     assert [s.label for s in confirmed_samples(labels="isic8", export_dir=tmp_path).samples] == [
         "scc"
     ]
+
+
+@pytest.mark.django_db
+def test_a_patients_lesions_share_one_split(tmp_path):
+    from lesions.models import Lesion
+    from lesions.tests.factories import LesionFactory, LesionImageFactory, PatientFactory
+    from training.db_samples import split_for_patient
+
+    patient = PatientFactory()
+    for _ in range(3):
+        image = LesionImageFactory(lesion=LesionFactory(patient=patient))
+        Lesion.objects.filter(pk=image.lesion_id).update(**{DIAGNOSIS_FIELD: "nv"})
+    data = confirmed_samples(labels="ham7", export_dir=tmp_path)
+    assert {s.split for s in data.samples} == {split_for_patient(patient.pk)}
+    assert len({s.group for s in data.samples}) == 3  # still one bootstrap group per lesion

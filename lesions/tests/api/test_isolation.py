@@ -68,6 +68,7 @@ def foreign_records(clinician):
         "analysis_pk": analysis.pk,
         "device_key": DeviceToken.objects.get(user=clinician).token_key,
         "job_id": job,
+        "clinic_pk": clinician.clinic.pk,  # monitoring: another clinic's figures
     }
 
 

@@ -28,6 +28,12 @@ class Command(BaseCommand):
             "--reject-share", type=float, default=0.02, help="share of val the gate rejects"
         )
         parser.add_argument("--figures", action="store_true", help="redraw the test figures")
+        parser.add_argument(
+            "--record-distances",
+            action="store_true",
+            help="only add the val gate-distance quantiles (for monitoring) to the card; "
+            "refit nothing",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
@@ -50,6 +56,19 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
             data = ensure_split(load_dataset(Path(options["data"]), labels=labels))
+            if options["record_distances"]:
+                from training.calibrate import record_val_distances
+
+                card = record_val_distances(
+                    directory,
+                    data=data,
+                    cache_dir=Path(settings.VAR_DIR) / "cache",
+                    progress=not options["no_progress"],
+                )
+                self.stdout.write(
+                    self.style.SUCCESS(f"{card.model_id}: val gate-distance quantiles recorded")
+                )
+                return
             card = calibrate_artifact(
                 directory,
                 data=data,

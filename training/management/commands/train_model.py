@@ -115,6 +115,13 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         if options["activate"] and options["no_register"]:
             raise CommandError("--activate needs the model registered (drop --no-register)")
+        if options["activate"] and options["from_db"]:
+            # A model that learnt from clinic data is a candidate: it is served only after
+            # its champion/challenger report (compare_models) and the activation guard.
+            raise CommandError(
+                "--from-db makes a candidate that is registered, not activated: run "
+                "compare_models --candidate N, then activate it in the admin"
+            )
 
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         name = options["name"] or f"{config.arch}-{config.labels}-{stamp}"
@@ -171,6 +178,12 @@ class Command(BaseCommand):
 
         version = register_model_version(artifact_dir=run.artifact_dir, name=name)
         self.stdout.write(f"registered as model version {version.number} ({version.name})")
+        if options["from_db"]:
+            self.stdout.write(
+                f"candidate, not activated: compare it with the served model with "
+                f"`manage.py compare_models --candidate {version.number} --data "
+                f"{options['data']}` before activating it"
+            )
         if options["activate"]:
             activate_model_version(version=version)
             self.stdout.write(self.style.SUCCESS(f"version {version.number} is now active"))
