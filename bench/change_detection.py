@@ -185,7 +185,7 @@ def docs_section(report: dict, command: str) -> str:
         f"`{command}` ({report['date']}, {report['seconds']:.0f} s). Synthetic second visits of "
         "real images (bench/change_detection.py's docstring says how they are made); masks from "
         f"the {report['masks']}; flag: area change >= {AREA_CHANGE:.0%} or longest diameter "
-        f"change >= {DIAMETER_CHANGE:.0%}, thresholds chosen on val. Targets: false changes "
+        f"change >= {DIAMETER_CHANGE:.0%}. Targets: false changes "
         "<= 5 % of retakes, >= 90 % of 20 % growths detected.",
         "",
         "| split | pairs | retake: flagged (false change) | refused | growth 20 %: detected "

@@ -4,8 +4,10 @@
 warps the later mask into the earlier image's pixels (so a zoomed or rotated photograph does
 not read as growth), measures both, and reports the differences. ``changed`` is True when the
 area changed by at least ``AREA_CHANGE`` (relative) or the longest diameter by at least
-``DIAMETER_CHANGE``; both thresholds were chosen on synthetic val pairs (bench/change_detection.py)
-so that rotation, zoom, shift and lighting alone flag under 5 % of pairs. New or lost colours
+``DIAMETER_CHANGE``. With ground-truth masks no retake is flagged and 97 % of 20 % growths
+are; with the segmenter's masks its outline noise (p90 of |area error| about 13 %) flags about
+10 % of retakes and misses about 28 % of 20 % growths (bench/change_detection.py): the
+targets (<= 5 %, >= 90 %) are NOT met yet; see docs/segmentation.md. New or lost colours
 and asymmetry change are reported beside the flag, not in it: the colour rules are sensitive
 to lighting (docs/segmentation.md has the false-change rates).
 """
