@@ -1,6 +1,8 @@
 """python manage.py evaluate_model --data DIR [--split test] [--model PATH | --version N].
 
-``--external DIR`` scores a folder of images from other clinics as melanoma vs nevus instead,
+``--segmentation`` scores the lesion segmenter on ``--data``'s masks instead (see
+``training.segmentation.evaluate``). ``--external DIR`` scores a folder of images from other
+clinics as melanoma vs nevus instead,
 through the workers' backend; ``--compare-domains`` adds how its images differ from
 ``--data``'s ``--split``; ``--write-card`` stores both in the card.
 """
@@ -43,8 +45,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--split",
             default="test",
-            choices=["test", "val", "all"],
-            help="ignored when the data has no split column: then all of it is evaluated",
+            choices=["test", "val", "train", "all"],
+            help="ignored when the data has no split column: then all of it is evaluated "
+            "(train: with --segmentation only)",
         )
         source = parser.add_mutually_exclusive_group()
         source.add_argument("--model", default=None, help="artifact directory")
@@ -79,6 +82,12 @@ class Command(BaseCommand):
             "metrics.domain_comparison), re-render card.md, draw the figure into the artifact",
         )
         parser.add_argument(
+            "--segmentation",
+            action="store_true",
+            help="score the lesion segmenter (--model DIR, default the committed one) on "
+            "DIR/masks: Dice and Jaccard overall and per class, lesion-grouped intervals",
+        )
+        parser.add_argument(
             "--backend",
             default=None,
             choices=BACKENDS,
@@ -93,6 +102,10 @@ class Command(BaseCommand):
         from training.evaluation import served_metrics
         from training.served import split_outputs
 
+        if options["segmentation"]:
+            return self._handle_segmentation(options)
+        if options["split"] == "train":
+            raise CommandError("--split train is for --segmentation only")
         if options["external"]:
             return self._handle_external(options)
         for flag in ("compare_domains", "write_card"):
@@ -141,6 +154,36 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(metrics, sort_keys=True))
             return
         self._print_summary(metrics, list(card.classes), card.model_id)
+
+    def _handle_segmentation(self, options) -> None:
+        """A separate path: the segmenter has its own artifact and no registry entry yet."""
+        from classifier.segmentation.runtime import DEFAULT_SEGMENTER
+        from training.segmentation.evaluate import evaluate_segmenter
+
+        try:
+            report = evaluate_segmenter(
+                options["model"] or DEFAULT_SEGMENTER,
+                Path(options["data"] or settings.DERMASCAN_DATA_DIR),
+                split=options["split"],
+                bootstrap_rounds=options["bootstrap"],
+                limit=options["max_images"],
+            )
+        except (DataError, EngineError) as exc:
+            raise CommandError(str(exc)) from None
+        if options["json"]:
+            self.stdout.write(json.dumps(report, sort_keys=True))
+            return
+        ci = report.get("intervals_95") or {}
+        self.stdout.write(
+            f"segmenter on {report['split']} ({report['images']} images, {report['precision']}): "
+            f"Dice {report['dice']:.3f} {ci.get('dice')}, Jaccard {report['jaccard']:.3f} "
+            f"{ci.get('jaccard')}"
+        )
+        for code, row in report["per_class"].items():
+            self.stdout.write(
+                f"  {code:<6} {row['images']:>5}  Dice {row['dice']:.3f}  "
+                f"Jaccard {row['jaccard']:.3f}"
+            )
 
     def _handle_external(self, options) -> None:
         from classifier.artifact import read_card
