@@ -20,7 +20,7 @@ def mark_hand_set_dates(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lesions', '0010_worker_backend'),
+        ('lesions', '0011_scale_latest_analysis'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lesions', '0011_workflow_signoff'),
+        ('lesions', '0012_workflow_signoff'),
     ]
 
     operations = [
