@@ -151,6 +151,16 @@ class Lesion(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("lesions:lesion-detail", kwargs={"lesion_pk": self.pk})
 
+    def check_noted_after_birth(self) -> None:
+        """A lesion cannot have been noted before its patient was born.
+
+        Checked when the date is set (lesions.services), not in clean(), for the same reason
+        as the check below."""
+        born = self.patient.date_of_birth
+        if self.first_noted_on and born and self.first_noted_on < born:
+            message = f"This is before the patient's date of birth ({born:%d %b %Y})."
+            raise ValidationError({"first_noted_on": message}, code="noted_before_birth")
+
     def check_noted_before_first_image(self) -> None:
         """A lesion cannot have been first noted after it was first photographed.
 

@@ -11,6 +11,7 @@ from lesions import selectors, services
 from lesions.api.base import ClinicalAPIView, ClinicalGenericView
 from lesions.api.errors import error_responses
 from lesions.api.filters import LesionFilter
+from lesions.api.pagination import paginated
 from lesions.api.serializers.analyses import HistoryEntrySerializer
 from lesions.api.serializers.lesions import LesionSerializer, NextReviewSerializer
 from lesions.models import Lesion
@@ -109,17 +110,20 @@ class LesionDetailView(ClinicalGenericView, generics.RetrieveUpdateDestroyAPIVie
         services.delete_lesion(lesion=instance, deleted_by=self.request.user)
 
 
-class LesionHistoryView(ClinicalAPIView):
+class LesionHistoryView(ClinicalGenericView):
+    serializer_class = HistoryEntrySerializer
+    filter_backends: list = []  # the timeline has one order: capture order
+
     @extend_schema(
         summary="A lesion's timeline",
-        description="Its images oldest first, each with its newest analysis.",
-        responses={200: HistoryEntrySerializer(many=True), **error_responses(403, 404)},
+        description="Its images oldest first, each with its newest analysis; paginated.",
+        responses={200: HistoryEntrySerializer(many=True), **error_responses(400, 403, 404)},
         tags=TAGS,
     )
     def get(self, request: Request, lesion_pk: int) -> Response:
         lesion = selectors.get_lesion_for(request.user, lesion_pk)
         timeline = selectors.lesion_timeline(lesion)
-        return Response(HistoryEntrySerializer(timeline, many=True).data)
+        return paginated(self, timeline, lambda page: HistoryEntrySerializer(page, many=True).data)
 
 
 class LesionNextReviewView(ClinicalAPIView):
