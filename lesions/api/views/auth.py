@@ -196,7 +196,7 @@ class DeviceListView(ClinicalGenericView, generics.ListAPIView):
 
     @extend_schema(
         summary="Devices signed in as this user, newest first",
-        responses={200: DeviceSerializer(many=True), **error_responses(400, 403)},
+        responses={200: DeviceSerializer(many=True), **error_responses(400, 403, 404)},
         tags=TAGS,
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
