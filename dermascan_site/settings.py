@@ -418,6 +418,9 @@ SPECTACULAR_SETTINGS = {
         "ReviewBasisEnum": "lesions.models.ReviewBasis",
         "ManagementDecisionEnum": "lesions.models.ManagementDecision",
         "WorklistSectionEnum": "lesions.api.serializers.worklist.SECTION_KEYS",
+        # The health check's overall status and each component's (dermascan_site.health).
+        "HealthStatusEnum": [("ok", "ok"), ("unhealthy", "unhealthy")],
+        "HealthComponentStatusEnum": [("ok", "ok"), ("error", "error"), ("unknown", "unknown")],
     },
 }
 
