@@ -28,8 +28,9 @@ TAGS = ["analyses"]
 
 class ImageAnalysisListView(ClinicalGenericView, generics.ListAPIView):
     serializer_class = AnalysisSerializer
-    # POST only (WriteRateThrottle): per user, and per image whoever asks.
-    throttle_classes = [ReanalysisThrottle, ImageReanalysisThrottle]
+    # POST only (WriteRateThrottle): per user here; per image in post(), once the image is
+    # known to be the caller's (another clinic's image answers 404, never 429).
+    throttle_classes = [ReanalysisThrottle]
     ordering_fields = ("created_at",)
     ordering = ("-created_at", "-id")
 
@@ -62,6 +63,9 @@ class ImageAnalysisListView(ClinicalGenericView, generics.ListAPIView):
     )
     def post(self, request: Request, image_pk: int) -> Response:
         image = selectors.get_image_for(request.user, image_pk)
+        per_image = ImageReanalysisThrottle()
+        if not per_image.allow_request(request, self):
+            self.throttled(request, per_image.wait())
         analysis = services.request_analysis(image=image, requested_by=request.user)
         return accepted(AnalysisSerializer(analysis).data, analysis.pk)
 

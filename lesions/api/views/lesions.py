@@ -61,8 +61,14 @@ class PatientLesionListView(ClinicalGenericView, generics.ListCreateAPIView):
         patient = selectors.get_patient_for(self.request.user, self.kwargs["patient_pk"])
         return selectors.lesions_of(patient)
 
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Another clinic's patient is a 404 before the body is judged (a 400 would answer
+        # a question about a record the caller may not see).
+        self.patient = selectors.get_patient_for(request.user, self.kwargs["patient_pk"])
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer: LesionSerializer) -> None:
-        patient = selectors.get_patient_for(self.request.user, self.kwargs["patient_pk"])
+        patient = self.patient
         serializer.instance = services.create_lesion(
             patient=patient, created_by=self.request.user, **serializer.validated_data
         )
