@@ -58,6 +58,12 @@ class OperatingPoint:
 UNMEASURED = OperatingPoint(t_mel=0.5, t_mal=0.5)
 
 
+def as_percent(threshold: float) -> str:
+    """How a threshold is written for people, everywhere (actions, the README, the card):
+    one decimal, so that 0.1008 reads 10.1 %, not a rounded 10 % that disagrees elsewhere."""
+    return f"{threshold * 100:.1f} %"
+
+
 def threshold_for_sensitivity(scores: np.ndarray, positive: np.ndarray, target: float) -> float:
     """The largest t with mean(scores[positive] >= t) >= target.
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from classifier.labels import DISPLAY_NAMES, MALIGNANT
-from classifier.operating_point import MELANOMA_CODES, UNMEASURED, OperatingPoint
+from classifier.operating_point import MELANOMA_CODES, UNMEASURED, OperatingPoint, as_percent
 
 NOT_ASSESSABLE, INCONCLUSIVE = "not_assessable", "inconclusive"
 HIGH, MODERATE, LOW = "high", "moderate", "low"
@@ -94,8 +94,9 @@ def assess_result(
         level = MODERATE  # a class the policy does not know must never read as low
     if level == HIGH:
         action = (
-            f"Immediate dermatologist referral: melanoma probability {mel:.0%} is at or above "
-            f"the High threshold ({operating_point.t_mel:.0%}); excision biopsy to be considered."
+            f"Immediate dermatologist referral: melanoma probability {as_percent(mel)} is at or "
+            f"above the High threshold ({as_percent(operating_point.t_mel)}); excision biopsy "
+            "to be considered."
         )
         return RiskAssessment(HIGH, "", HIGH, action, mel, mal)
     if level == MODERATE:
@@ -103,8 +104,9 @@ def assess_result(
             KERATINOCYTE_ACTION
             if label in MALIGNANT and label not in MELANOMA_CODES
             else (
-                f"Dermatologist referral: the malignant classes together reach {mal:.0%}, at "
-                f"or above the Moderate threshold ({operating_point.t_mal:.0%})."
+                f"Dermatologist referral: the malignant classes together reach "
+                f"{as_percent(mal)}, at or above the Moderate threshold "
+                f"({as_percent(operating_point.t_mal)})."
             )
         )
         return RiskAssessment(MODERATE, "", MODERATE, action, mel, mal)

@@ -20,25 +20,12 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django_otp import devices_for_user, match_token, user_has_device
 
+from lesions.client_address import client_ip  # noqa: F401 (AXES_CLIENT_IP_CALLABLE names it here too)
+
 LOCKOUT_MESSAGE = (
     "Too many failed sign-ins for this account or from this network. "
     "Try again in {minutes} minutes, or ask a staff member to unlock the account."
 )
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The address lockouts count by. Behind ``DERMASCAN_TRUSTED_PROXIES`` reverse proxies the
-    client is that many entries from the right of X-Forwarded-For (entries further left are
-    whatever the client sent, so they are not trusted)."""
-    proxies = settings.DERMASCAN_TRUSTED_PROXIES
-    if proxies:
-        forwarded = [
-            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-        ]
-        forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR")
 
 
 class LockoutBackend(AxesStandaloneBackend):
@@ -65,8 +52,12 @@ def lockout_response(
     message = LOCKOUT_MESSAGE.format(minutes=minutes)
     if request.path.startswith("/api/"):
         error = {"code": "locked_out", "message": message, "fields": {}}
-        return JsonResponse({"error": error}, status=429)
-    return render(request, "registration/locked_out.html", {"message": message}, status=429)
+        response = JsonResponse({"error": error}, status=429)
+    else:
+        response = render(request, "registration/locked_out.html", {"message": message}, status=429)
+    # The whole cool-off: the lock lifts at the latest then (each failure restarts it).
+    response["Retry-After"] = str(int(cool_off.total_seconds())) if cool_off else "60"
+    return response
 
 
 class OTPTokenMixin(forms.Form):

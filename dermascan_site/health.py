@@ -191,9 +191,64 @@ def may_see_details(request: Request) -> bool:
     return bool(user and user.is_authenticated and (user.is_staff or request.auth is not None))
 
 
+def _component(name: str, fields: dict) -> serializers.Serializer:
+    """A component's check: its ``status`` and, when it is not ok, the ``error``."""
+    checks = {
+        "status": serializers.ChoiceField(choices=["ok", "error", "unknown"]),
+        "error": serializers.CharField(required=False),
+    }
+    return inline_serializer(name, {**checks, **fields}, required=False)
+
+
+# Everything the check can answer: the status always; the components only for a token holder
+# or staff (absent otherwise, so not required), each exactly as health_report() builds it.
 HealthStatus = inline_serializer(
     "HealthStatus",
-    {"status": serializers.ChoiceField(choices=["ok", "unhealthy"])},
+    {
+        "status": serializers.ChoiceField(choices=["ok", "unhealthy"]),
+        "database": _component("HealthDatabase", {"vendor": serializers.CharField(required=False)}),
+        "broker": _component(
+            "HealthBroker",
+            {
+                "transport": serializers.CharField(required=False),
+                "inference_queue": serializers.IntegerField(required=False, allow_null=True),
+            },
+        ),
+        "workers": inline_serializer(
+            "HealthWorker",
+            {
+                "name": serializers.CharField(),
+                "queues": serializers.ListField(child=serializers.CharField()),
+                "seconds_since_heartbeat": serializers.IntegerField(),
+                "backend": serializers.CharField(),
+                "model_id": serializers.CharField(),
+            },
+            many=True,
+            required=False,
+        ),
+        "model": _component(
+            "HealthModel",
+            {
+                "source": serializers.ChoiceField(choices=["version", "default"], required=False),
+                "version": serializers.IntegerField(required=False, allow_null=True),
+                "model_id": serializers.CharField(required=False),
+                "arch": serializers.CharField(required=False),
+                "classes": serializers.IntegerField(required=False),
+                "weights_sha256": serializers.CharField(required=False),
+            },
+        ),
+        "analyses": inline_serializer(
+            "HealthAnalyses",
+            {
+                # empty when the database is down
+                "queued": serializers.IntegerField(required=False),
+                "running": serializers.IntegerField(required=False),
+                "oldest_queued_seconds": serializers.IntegerField(required=False, allow_null=True),
+            },
+            required=False,
+        ),
+        "checked_in_ms": serializers.IntegerField(required=False),
+    },
 )
 
 

@@ -124,7 +124,7 @@ AXES_COOLOFF_TIME = datetime.timedelta(
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dermascan_site.accounts.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "dermascan_site.accounts.client_ip"
+AXES_CLIENT_IP_CALLABLE = "lesions.client_address.client_ip"  # the throttles use it too
 AXES_VERBOSE = False  # attempts and lockouts are kept in the database (admin: Axes)
 # Reverse proxies in front of the web process (1 in docker-compose.yml); 0: REMOTE_ADDR is
 # the client.
@@ -389,6 +389,8 @@ REST_KNOX = {
     "TOKEN_TTL": datetime.timedelta(days=env.int("DERMASCAN_API_TOKEN_DAYS", default=30)),
     "AUTH_HEADER_PREFIX": "Token",
 }
+# Signed-in devices a user may have at once; one more sign-in signs the oldest device out.
+DERMASCAN_API_MAX_DEVICES = env.int("DERMASCAN_API_MAX_DEVICES", default=10)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "lesions.api.authentication.DeviceTokenAuthentication",
@@ -396,12 +398,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["lesions.api.permissions.IsClinician"],
     # JSON in; the upload and predict endpoints declare multipart themselves.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["lesions.api.parsers.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "lesions.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "lesions.api.ordering.StrictOrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "lesions.api.errors.exception_handler",
@@ -411,7 +413,14 @@ REST_FRAMEWORK = {
         "uploads": env.str("DERMASCAN_API_UPLOAD_RATE", default="60/min"),
         "predict": env.str("DERMASCAN_API_PREDICT_RATE", default="20/min"),
         "reports": env.str("DERMASCAN_API_REPORT_RATE", default="20/min"),
+        "reanalysis": env.str("DERMASCAN_API_REANALYSIS_RATE", default="30/hour"),
+        "reanalysis_image": env.str("DERMASCAN_API_REANALYSIS_IMAGE_RATE", default="3/hour"),
     },
+    # Throttles count by lesions.client_address (DERMASCAN_TRUSTED_PROXIES); this keeps DRF's
+    # own fallback from trusting X-Forwarded-For as a whole.
+    "NUM_PROXIES": DERMASCAN_TRUSTED_PROXIES,
+    # The browsable API only while developing (lesions.api.negotiation); JSON everywhere else.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lesions.api.negotiation.JSONUnlessDebug",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -440,6 +449,9 @@ SPECTACULAR_SETTINGS = {
         "ReviewBasisEnum": "lesions.models.ReviewBasis",
         "ManagementDecisionEnum": "lesions.models.ManagementDecision",
         "WorklistSectionEnum": "lesions.api.serializers.worklist.SECTION_KEYS",
+        # The health check's overall status and each component's (dermascan_site.health).
+        "HealthStatusEnum": [("ok", "ok"), ("unhealthy", "unhealthy")],
+        "HealthComponentStatusEnum": [("ok", "ok"), ("error", "error"), ("unknown", "unknown")],
     },
 }
 

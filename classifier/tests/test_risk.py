@@ -20,7 +20,7 @@ def test_melanoma_at_the_threshold_is_high_even_below_the_old_half():
     probs = _probs(mel=0.30, nv=0.60)
     result = assess_result(probs, label="nv", operating_point=POINT)
     assert result.state == result.level == "high"
-    assert "Immediate dermatologist referral" in result.action and "30%" in result.action
+    assert "Immediate dermatologist referral" in result.action and "30.0 %" in result.action
 
 
 def test_basal_cell_carcinoma_at_26_percent_is_moderate_not_low():

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils.http import parse_etags
 from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -70,9 +71,26 @@ def etag_of(*parts: object) -> str:
 
 
 def conditional(request: Request, etag: str, build: Any) -> HttpResponse:
-    """304 when the client's ``If-None-Match`` names ``etag``; else ``build()`` with the ETag."""
-    known = {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}
-    response = Response(status=304) if etag in known or "*" in known else build()
+    """304 when the client's ``If-None-Match`` names ``etag``; else ``build()`` with the ETag.
+
+    If-None-Match compares weakly (RFC 9110 13.1.2): ``W/"x"`` matches ``"x"``. Proxies and
+    HTTP libraries weaken ETags (e.g. when they compress), and polling must still get 304.
+    """
+    known = set(parse_etags(request.headers.get("If-None-Match", "")))
+    weak = {tag.removeprefix("W/") for tag in known}
+    response = Response(status=304) if etag in weak or "*" in known else build()
     response["ETag"] = etag
     response["Cache-Control"] = "private, no-cache"
     return response
+
+
+# Seconds an app should wait before polling a queued analysis (one inference takes about
+# that long on a CPU worker with an empty queue).
+POLL_AFTER_SECONDS = 2
+
+
+def accepted(body: Any, analysis_pk: int) -> Response:
+    """202 for a queued analysis: ``Location`` to poll and ``Retry-After`` before polling."""
+    url = reverse("api:analysis-detail", kwargs={"analysis_pk": analysis_pk})
+    headers = {"Location": url, "Retry-After": str(POLL_AFTER_SECONDS)}
+    return Response(body, status=202, headers=headers)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
@@ -19,6 +19,8 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from lesions.api.parsers import RequestTooLarge
 
 INVALID_MESSAGE = "Some fields are not valid; see fields."
 
@@ -30,6 +32,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, RequestDataTooBig):  # form fields over DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = RequestTooLarge()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: a 500 (logged by Django)
@@ -37,13 +41,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-def as_serializer_error(exc: DjangoValidationError) -> dict[str, list[str]]:
+def as_serializer_error(exc: DjangoValidationError) -> dict[str, list[exceptions.ErrorDetail]]:
+    """The service's messages per field, each with its code (``duplicate_record_number``)."""
     if hasattr(exc, "error_dict"):
         return {
-            (api_settings.NON_FIELD_ERRORS_KEY if name == NON_FIELD_ERRORS else name): messages
-            for name, messages in exc.message_dict.items()
+            (api_settings.NON_FIELD_ERRORS_KEY if name == NON_FIELD_ERRORS else name): _details(
+                errors
+            )
+            for name, errors in exc.error_dict.items()
         }
-    return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+    return {api_settings.NON_FIELD_ERRORS_KEY: _details(exc.error_list)}
+
+
+def _details(errors: list[DjangoValidationError]) -> list[exceptions.ErrorDetail]:
+    return [exceptions.ErrorDetail(message, error.code) for error in errors for message in error]
 
 
 def on_field(exc: DjangoValidationError, field: str) -> exceptions.ValidationError:
@@ -118,6 +129,7 @@ _EXAMPLES = {
     401: ("not_authenticated", "Authentication credentials were not provided.", {}),
     403: ("permission_denied", "This account is not attached to a clinic.", {}),
     404: ("not_found", "No Patient matches the given query.", {}),
+    413: ("request_too_large", "A JSON body may have at most 2560 KB.", {}),
     429: ("throttled", "Request was throttled. Expected available in 42 seconds.", {}),
 }
 _DESCRIPTIONS = {
@@ -125,6 +137,7 @@ _DESCRIPTIONS = {
     401: "No token, or a revoked or expired one.",
     403: "Signed in, but not a clinician of a clinic.",
     404: "No such record in your clinic.",
+    413: "The request body is larger than the endpoint accepts.",
     429: "Too many requests; retry after `Retry-After` seconds.",
 }
 

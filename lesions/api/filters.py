@@ -1,4 +1,5 @@
-"""Query filters (django-filter) for the list endpoints."""
+"""Query filters (django-filter) for the list endpoints. A value a filter cannot use is a
+400 naming the parameter, never a quietly unfiltered list."""
 
 from __future__ import annotations
 
@@ -6,8 +7,25 @@ import django_filters
 
 from lesions.models import Lesion, LesionImage, Patient, Review
 
+BOOLEAN_VALUES = {"true", "false"}
 
-class PatientFilter(django_filters.FilterSet):
+
+class StrictFilterSet(django_filters.FilterSet):
+    """django-filter refuses bad dates, numbers and choices, but reads any boolean it does
+    not know ("maybe", "1") as "no filter": those are refused here too."""
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        for name, field in self.filters.items():
+            raw = self.data.get(name)
+            unknown = raw not in (None, "") and str(raw).lower() not in BOOLEAN_VALUES
+            if isinstance(field, django_filters.BooleanFilter) and unknown:
+                self.form.add_error(name, "Must be true or false.")
+                valid = False
+        return valid
+
+
+class PatientFilter(StrictFilterSet):
     search = django_filters.CharFilter(
         method="filter_search", label="Part of the name or of the medical record number."
     )
@@ -22,7 +40,7 @@ class PatientFilter(django_filters.FilterSet):
         return queryset.search(value)  # the same search as the patient list page
 
 
-class LesionFilter(django_filters.FilterSet):
+class LesionFilter(StrictFilterSet):
     next_review_before = django_filters.DateFilter(
         field_name="next_review_on", lookup_expr="lte", label="Next review on or before."
     )
@@ -39,7 +57,7 @@ class LesionFilter(django_filters.FilterSet):
         )
 
 
-class LesionImageFilter(django_filters.FilterSet):
+class LesionImageFilter(StrictFilterSet):
     captured_after = django_filters.DateFilter(field_name="captured_on", lookup_expr="gte")
     captured_before = django_filters.DateFilter(field_name="captured_on", lookup_expr="lte")
 
@@ -48,7 +66,7 @@ class LesionImageFilter(django_filters.FilterSet):
         fields = ("modality", "captured_after", "captured_before")
 
 
-class ReviewFilter(django_filters.FilterSet):
+class ReviewFilter(StrictFilterSet):
     # Plain numbers, not choices of records: an id of another clinic filters to nothing
     # rather than answering "not a valid choice", which would tell that it exists.
     patient = django_filters.NumberFilter(field_name="analysis__image__lesion__patient_id")

@@ -1,7 +1,9 @@
-"""Throttles: API logins per IP address and per username; uploads, predict and report PDFs
-per user.
+"""Throttles: API logins per client address and per username; uploads, predict, report PDFs
+and re-analyses per user; re-analyses per image too.
 
-A throttled request answers 429 with ``Retry-After`` (DRF) in the API's error shape.
+A throttled request answers 429 with ``Retry-After`` (DRF) in the API's error shape. Every
+throttle that counts by address takes it from ``lesions.client_address`` (the lockout's
+source too), never from a header the client controls.
 """
 
 from __future__ import annotations
@@ -12,14 +14,20 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 
+from lesions.client_address import client_ip
+
 
 class RatesFromSettings:
-    """Read the rate when asked (DRF reads it once, at import), so a changed setting counts."""
+    """Read the rate when asked (DRF reads it once, at import), so a changed setting counts;
+    and the address from the one place that knows how many proxies to trust."""
 
     scope: str
 
     def get_rate(self) -> str | None:
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request: Request) -> str:
+        return client_ip(request._request) or ""
 
 
 class LoginIPThrottle(RatesFromSettings, SimpleRateThrottle):
@@ -58,6 +66,21 @@ class UploadThrottle(WriteRateThrottle):
 
 class PredictThrottle(WriteRateThrottle):
     scope = "predict"
+
+
+class ReanalysisThrottle(WriteRateThrottle):
+    """Each re-analysis is a full inference and a heatmap file: a user's rate is bounded."""
+
+    scope = "reanalysis"
+
+
+class ImageReanalysisThrottle(WriteRateThrottle):
+    """And one image cannot gather analyses however many users ask for them."""
+
+    scope = "reanalysis_image"
+
+    def get_cache_key(self, request: Request, view: object) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": view.kwargs["image_pk"]}
 
 
 class ReportThrottle(RatesFromSettings, UserRateThrottle):

@@ -22,6 +22,7 @@ app_name = "api"
 
 urlpatterns = [
     path("auth/login/", auth.LoginView.as_view(), name="login"),
+    path("auth/login/otp/", auth.LoginOTPView.as_view(), name="login-otp"),
     path("auth/logout/", auth.LogoutView.as_view(), name="logout"),
     path("auth/logout-all/", auth.LogoutAllView.as_view(), name="logout-all"),
     path("auth/devices/", auth.DeviceListView.as_view(), name="device-list"),
@@ -78,6 +79,11 @@ urlpatterns = [
     ),
     path("reviews/", reviews.ReviewListView.as_view(), name="review-list"),
     path("worklist/", worklist.WorklistView.as_view(), name="worklist"),
+    path(
+        "worklist/<str:section>/",
+        worklist.WorklistSectionView.as_view(),
+        name="worklist-section",
+    ),
     path("model/", model.ModelView.as_view(), name="model"),
     path("predict/", predict.PredictView.as_view(), name="predict"),
     path("predict/<uuid:job_id>/", predict.PredictStatusView.as_view(), name="predict-status"),

@@ -89,17 +89,26 @@ class Section:
     count: int
 
 
+# The sections in the home page's order: key, title, the query of all its rows.
+SECTIONS = {
+    "review": ("Results waiting for review", results_awaiting_review),
+    "evolving": ("Evolving lesions", evolving_lesions),
+    "due": ("Follow-ups due or overdue", follow_ups_due),
+    "failed": ("Failed analyses", failed_analyses),
+}
+
+
+def section_rows(user: User, key: str) -> QuerySet:
+    """Every row of one section, in its order (the API pages through them)."""
+    return SECTIONS[key][1](user)
+
+
 def worklist_for(user: User) -> list[Section]:
     """The four sections of the home page, each with its first rows and its total."""
-    sections = [
-        ("review", "Results waiting for review", results_awaiting_review(user)),
-        ("evolving", "Evolving lesions", evolving_lesions(user)),
-        ("due", "Follow-ups due or overdue", follow_ups_due(user)),
-        ("failed", "Failed analyses", failed_analyses(user)),
-    ]
     result = []
     totals: dict[str, int] | None = None
-    for key, title, rows in sections:
+    for key, (title, query) in SECTIONS.items():
+        rows = query(user)
         shown = list(rows[:ROWS_PER_SECTION])
         if len(shown) < ROWS_PER_SECTION:
             count = len(shown)

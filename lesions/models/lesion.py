@@ -206,6 +206,16 @@ class Lesion(models.Model):
             and self.suggested_review_on != self.next_review_on
         )
 
+    def check_noted_after_birth(self) -> None:
+        """A lesion cannot have been noted before its patient was born.
+
+        Checked when the date is set (lesions.services), not in clean(), for the same reason
+        as the check below."""
+        born = self.patient.date_of_birth
+        if self.first_noted_on and born and self.first_noted_on < born:
+            message = f"This is before the patient's date of birth ({born:%d %b %Y})."
+            raise ValidationError({"first_noted_on": message}, code="noted_before_birth")
+
     def check_noted_before_first_image(self) -> None:
         """A lesion cannot have been first noted after it was first photographed.
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
@@ -158,6 +160,21 @@ class Patient(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("lesions:patient-detail", kwargs={"patient_pk": self.pk})
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        """The record number's constraint is on an expression (Lower), which Django reports
+        for no field; it concerns one, and forms and the API show it there."""
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict({})
+            general = errors.pop(NON_FIELD_ERRORS, [])
+            moved = [e for e in general if e.code == "duplicate_record_number"]
+            if moved:
+                errors.setdefault("medical_record_number", []).extend(moved)
+            if general := [e for e in general if e not in moved]:
+                errors[NON_FIELD_ERRORS] = general
+            raise ValidationError(errors) from exc
 
     @property
     def name(self) -> str:

@@ -54,6 +54,7 @@ def create_lesion(
     )
     with transaction.atomic():
         lesion.full_clean(exclude=["number"])
+        lesion.check_noted_after_birth()
         lesion.number = allocate_lesion_number(patient)
         lesion.save()
         record_event(actor=created_by, action=AuditAction.CREATED, target=lesion)
@@ -78,6 +79,7 @@ def update_lesion(*, lesion: Lesion, changed_by: User | None, **changes: Any) ->
         changed = apply_changes(lesion, changes, editable=LESION_EDITABLE_FIELDS)
         lesion.full_clean()
         if "first_noted_on" in changed:
+            lesion.check_noted_after_birth()
             lesion.check_noted_before_first_image()
         if changed:
             lesion.save()

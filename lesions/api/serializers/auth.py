@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from lesions.api.errors import ErrorDetailSerializer
 from lesions.models import DeviceToken
+
+OTP_HELP = "The current code of the user's authenticator app, if they set up two-factor sign-in."
 
 
 class LoginSerializer(serializers.Serializer):
@@ -11,6 +14,26 @@ class LoginSerializer(serializers.Serializer):
     device_name = serializers.CharField(
         max_length=100, help_text="Shown in the list of devices, e.g. “Dr Ames’s iPhone”."
     )
+    otp_token = serializers.CharField(
+        max_length=8, required=False, allow_blank=True, help_text=OTP_HELP
+    )
+
+
+class LoginOTPSerializer(serializers.Serializer):
+    challenge = serializers.CharField(
+        max_length=2000, help_text="The `challenge` of the login's `otp_required` answer."
+    )
+    otp_token = serializers.CharField(max_length=8, help_text=OTP_HELP)
+
+
+class OTPRequiredSerializer(serializers.Serializer):
+    """The password was right; the account has two-factor sign-in. No token yet."""
+
+    error = ErrorDetailSerializer()
+    challenge = serializers.CharField(
+        help_text="Send it with the code to `POST /api/v1/auth/login/otp/`."
+    )
+    challenge_expires_in = serializers.IntegerField(help_text="Seconds the challenge is valid.")
 
 
 class UserSummarySerializer(serializers.Serializer):

@@ -3,8 +3,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cached_property
 
+from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from lesions.api.base import link_for
@@ -85,3 +86,25 @@ class ImageUploadSerializer(serializers.Serializer):
         default=timezone.localdate, help_text="Defaults to today; never in the future."
     )
     modality = serializers.ChoiceField(choices=Modality.choices, default=Modality.DERMOSCOPIC)
+
+
+class QueuedAnalysisSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField(help_text="`queued` right after an upload.")
+    status_url = serializers.CharField(help_text="Poll it (with `If-None-Match`) until done.")
+
+
+class UploadedImageSerializer(LesionImageSerializer):
+    """The stored image and the analysis queued with it."""
+
+    analysis = serializers.SerializerMethodField()
+
+    class Meta(LesionImageSerializer.Meta):
+        fields = (*LesionImageSerializer.Meta.fields, "analysis")
+        read_only_fields = fields
+
+    @extend_schema_field(QueuedAnalysisSerializer)
+    def get_analysis(self, image: LesionImage) -> dict:
+        analysis = image.analyses.order_by("-created_at", "-pk").first()
+        url = reverse("api:analysis-detail", kwargs={"analysis_pk": analysis.pk})
+        return {"id": analysis.pk, "status": analysis.status, "status_url": url}

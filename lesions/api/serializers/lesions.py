@@ -5,6 +5,7 @@ import datetime
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
+from lesions.api.serializers.base import RefusesReadOnlyFields
 from lesions.models import Lesion
 from lesions.services.follow_up import FOLLOW_UP_FIELDS
 from lesions.services.lesions import LESION_EDITABLE_FIELDS
@@ -47,7 +48,7 @@ from lesions.services.lesions import LESION_EDITABLE_FIELDS
         )
     ]
 )
-class LesionSerializer(serializers.ModelSerializer):
+class LesionSerializer(RefusesReadOnlyFields, serializers.ModelSerializer):
     """A lesion with where it sits on the body map (x, y in 0..1 of the front or back view).
 
     ``number`` is the lesion's number on its patient's body map: stable, never reused.

@@ -5,6 +5,7 @@ import datetime
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
+from lesions.api.serializers.base import RefusesReadOnlyFields
 from lesions.models import Patient
 from lesions.selectors import next_visit_of
 from lesions.services.patients import PATIENT_EDITABLE_FIELDS
@@ -34,7 +35,7 @@ from lesions.services.patients import PATIENT_EDITABLE_FIELDS
         )
     ]
 )
-class PatientSerializer(serializers.ModelSerializer):
+class PatientSerializer(RefusesReadOnlyFields, serializers.ModelSerializer):
     name = serializers.CharField(
         read_only=True, help_text="Display name, given names first (read only)."
     )

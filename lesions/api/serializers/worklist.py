@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
@@ -20,6 +21,9 @@ SECTION_KEYS = [
     "due",
     "failed",
 ]  # lesions.follow_up.worklist.worklist_for's order
+
+
+URL = "/api/v1/worklist/"  # the examples' links
 
 
 class WorklistRowSerializer(serializers.Serializer):
@@ -56,6 +60,9 @@ class WorklistSectionSerializer(serializers.Serializer):
     title = serializers.CharField()
     count = serializers.IntegerField(help_text="All the section's items (`rows` shows the first).")
     rows = WorklistRowSerializer(many=True)
+    url = serializers.CharField(
+        help_text="Every row of the section, paginated like every list (`?page=`)."
+    )
 
 
 @extend_schema_serializer(
@@ -85,10 +92,16 @@ class WorklistSectionSerializer(serializers.Serializer):
                                 "reason": "",
                             }
                         ],
+                        "url": f"{URL}review/",
                     },
-                    {"key": "evolving", "title": "Evolving lesions", "count": 0, "rows": []},
-                    {"key": "due", "title": "Follow-ups due or overdue", "count": 0, "rows": []},
-                    {"key": "failed", "title": "Failed analyses", "count": 0, "rows": []},
+                    *(
+                        {"key": key, "title": title, "count": 0, "rows": [], "url": f"{URL}{key}/"}
+                        for key, title in (
+                            ("evolving", "Evolving lesions"),
+                            ("due", "Follow-ups due or overdue"),
+                            ("failed", "Failed analyses"),
+                        )
+                    ),
                 ]
             },
             response_only=True,
@@ -110,14 +123,16 @@ def worklist_body(sections: list[Section]) -> dict[str, Any]:
                 "key": section.key,
                 "title": section.title,
                 "count": section.count,
-                "rows": [_row(section.key, row) for row in section.rows],
+                "rows": [worklist_row(section.key, row) for row in section.rows],
+                "url": reverse("api:worklist-section", kwargs={"section": section.key}),
             }
             for section in sections
         ]
     }
 
 
-def _row(key: str, row: Analysis | Lesion) -> dict[str, Any]:
+def worklist_row(key: str, row: Analysis | Lesion) -> dict[str, Any]:
+    """One row of section ``key`` as WorklistRowSerializer takes it."""
     if isinstance(row, Analysis):
         lesion = row.image.lesion
         return {

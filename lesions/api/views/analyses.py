@@ -4,7 +4,7 @@ from django.db.models import prefetch_related_objects
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -13,11 +13,13 @@ from lesions.api.base import (
     PRIVATE_FILE,
     ClinicalAPIView,
     ClinicalGenericView,
+    accepted,
     conditional,
     etag_of,
 )
 from lesions.api.errors import error_responses
 from lesions.api.serializers.analyses import AnalysisSerializer
+from lesions.api.throttles import ImageReanalysisThrottle, ReanalysisThrottle
 from lesions.models import Analysis
 from lesions.views.streaming import stream_heatmap
 
@@ -26,6 +28,9 @@ TAGS = ["analyses"]
 
 class ImageAnalysisListView(ClinicalGenericView, generics.ListAPIView):
     serializer_class = AnalysisSerializer
+    # POST only (WriteRateThrottle): per user here; per image in post(), once the image is
+    # known to be the caller's (another clinic's image answers 404, never 429).
+    throttle_classes = [ReanalysisThrottle]
     ordering_fields = ("created_at",)
     ordering = ("-created_at", "-id")
 
@@ -47,16 +52,22 @@ class ImageAnalysisListView(ClinicalGenericView, generics.ListAPIView):
         summary="Analyse an image again",
         description=(
             "Queues a new analysis (earlier results are kept). If one is already queued or "
-            "running, that one is answered instead of a second."
+            "running, that one is answered instead of a second. `Location` is the analysis "
+            "to poll, `Retry-After` the seconds to wait first. Each analysis is a full "
+            "inference: throttled per user (`DERMASCAN_API_REANALYSIS_RATE`, 30/hour) and per "
+            "image (`DERMASCAN_API_REANALYSIS_IMAGE_RATE`, 3/hour)."
         ),
         request=None,
-        responses={202: AnalysisSerializer, **error_responses(403, 404)},
+        responses={202: AnalysisSerializer, **error_responses(403, 404, 429)},
         tags=TAGS,
     )
     def post(self, request: Request, image_pk: int) -> Response:
         image = selectors.get_image_for(request.user, image_pk)
+        per_image = ImageReanalysisThrottle()
+        if not per_image.allow_request(request, self):
+            self.throttled(request, per_image.wait())
         analysis = services.request_analysis(image=image, requested_by=request.user)
-        return Response(AnalysisSerializer(analysis).data, status=status.HTTP_202_ACCEPTED)
+        return accepted(AnalysisSerializer(analysis).data, analysis.pk)
 
 
 class AnalysisDetailView(ClinicalAPIView):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -13,7 +14,11 @@ from lesions import selectors, services
 from lesions.api.base import PRIVATE_FILE, ClinicalAPIView, ClinicalGenericView
 from lesions.api.errors import error_responses, on_field
 from lesions.api.filters import LesionImageFilter
-from lesions.api.serializers.images import ImageUploadSerializer, LesionImageSerializer
+from lesions.api.serializers.images import (
+    ImageUploadSerializer,
+    LesionImageSerializer,
+    UploadedImageSerializer,
+)
 from lesions.api.throttles import UploadThrottle
 from lesions.models import LesionImage
 from lesions.views.streaming import stream_image
@@ -48,12 +53,13 @@ class LesionImageListView(ClinicalGenericView, generics.ListAPIView):
         description=(
             "Multipart. The image is checked, cleaned (EXIF orientation applied, metadata "
             "removed) and stored by the same service as the web form, and an analysis is "
-            "queued with it: poll `GET /api/v1/analyses/{id}/` of `analyses_url`. Refused "
+            "queued with it: the answer's `analysis` has its `id` and `status_url` to poll "
+            "(`Location` is the stored image). Refused "
             "uploads (not an image, too large, the same image twice, a future date) store "
             "nothing. Throttled per user."
         ),
         request={"multipart/form-data": ImageUploadSerializer},
-        responses={201: LesionImageSerializer, **error_responses(400, 403, 404, 429)},
+        responses={201: UploadedImageSerializer, **error_responses(400, 403, 404, 413, 429)},
         tags=TAGS,
     )
     def post(self, request: Request, lesion_pk: int) -> Response:
@@ -70,7 +76,12 @@ class LesionImageListView(ClinicalGenericView, generics.ListAPIView):
             )
         except ValidationError as exc:
             raise on_field(exc, "file") from exc
-        return Response(LesionImageSerializer(image).data, status=status.HTTP_201_CREATED)
+        location = reverse("api:image-detail", kwargs={"image_pk": image.pk})
+        return Response(
+            UploadedImageSerializer(image).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": location},
+        )
 
 
 class LesionImageDetailView(ClinicalGenericView, generics.RetrieveDestroyAPIView):

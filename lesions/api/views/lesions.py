@@ -12,6 +12,7 @@ from lesions import selectors, services
 from lesions.api.base import ClinicalAPIView, ClinicalGenericView
 from lesions.api.errors import error_responses, on_field
 from lesions.api.filters import LesionFilter
+from lesions.api.pagination import paginated
 from lesions.api.serializers.analyses import HistoryEntrySerializer
 from lesions.api.serializers.lesions import LesionSerializer, NextReviewSerializer
 from lesions.models import Lesion
@@ -61,8 +62,14 @@ class PatientLesionListView(ClinicalGenericView, generics.ListCreateAPIView):
         patient = selectors.get_patient_for(self.request.user, self.kwargs["patient_pk"])
         return selectors.lesions_of(patient)
 
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Another clinic's patient is a 404 before the body is judged (a 400 would answer
+        # a question about a record the caller may not see).
+        self.patient = selectors.get_patient_for(request.user, self.kwargs["patient_pk"])
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer: LesionSerializer) -> None:
-        patient = selectors.get_patient_for(self.request.user, self.kwargs["patient_pk"])
+        patient = self.patient
         serializer.instance = services.create_lesion(
             patient=patient, created_by=self.request.user, **serializer.validated_data
         )
@@ -110,17 +117,20 @@ class LesionDetailView(ClinicalGenericView, generics.RetrieveUpdateDestroyAPIVie
         services.delete_lesion(lesion=instance, deleted_by=self.request.user)
 
 
-class LesionHistoryView(ClinicalAPIView):
+class LesionHistoryView(ClinicalGenericView):
+    serializer_class = HistoryEntrySerializer
+    filter_backends: list = []  # the timeline has one order: capture order
+
     @extend_schema(
         summary="A lesion's timeline",
-        description="Its images oldest first, each with its newest analysis.",
-        responses={200: HistoryEntrySerializer(many=True), **error_responses(403, 404)},
+        description="Its images oldest first, each with its newest analysis; paginated.",
+        responses={200: HistoryEntrySerializer(many=True), **error_responses(400, 403, 404)},
         tags=TAGS,
     )
     def get(self, request: Request, lesion_pk: int) -> Response:
         lesion = selectors.get_lesion_for(request.user, lesion_pk)
         timeline = selectors.lesion_timeline(lesion)
-        return Response(HistoryEntrySerializer(timeline, many=True).data)
+        return paginated(self, timeline, lambda page: HistoryEntrySerializer(page, many=True).data)
 
 
 class LesionNextReviewView(ClinicalAPIView):

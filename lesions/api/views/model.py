@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from classifier.labels import display_name
+from classifier.operating_point import OperatingPoint
 from classifier.selectors import model_page
 from lesions.api.base import NOT_A_DIAGNOSTIC_DEVICE, ClinicalAPIView
 from lesions.api.errors import error_responses
@@ -17,6 +18,21 @@ class ModelClassSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class ThresholdsSerializer(serializers.Serializer):
+    """The served card's operating point: what the worker decides every result with."""
+
+    t_mel = serializers.FloatField(help_text="High: melanoma probability at or above this.")
+    t_mal = serializers.FloatField(
+        help_text="Moderate: the malignant classes together at or above this."
+    )
+    target_melanoma_sensitivity = serializers.FloatField(allow_null=True)
+    target_malignant_sensitivity = serializers.FloatField(allow_null=True)
+    chosen_on = serializers.CharField(help_text='The split they were chosen on; "" = unmeasured.')
+    uncertainty = serializers.DictField(
+        help_text="Inconclusive below `confidence_threshold` or above `entropy_threshold`."
+    )
+
+
 class ModelInfoSerializer(serializers.Serializer):
     model_id = serializers.CharField()
     arch = serializers.CharField()
@@ -25,9 +41,7 @@ class ModelInfoSerializer(serializers.Serializer):
     weights_sha256 = serializers.CharField()
     classes = ModelClassSerializer(many=True)
     test_metrics = serializers.DictField(help_text="Metrics on the held-out test split.")
-    thresholds = serializers.DictField(
-        help_text="Uncertainty thresholds and, when the card has them, the risk thresholds."
-    )
+    thresholds = ThresholdsSerializer()
     notice = serializers.CharField()
 
 
@@ -39,6 +53,10 @@ class ModelUnavailable(APIException):
 class ModelView(ClinicalAPIView):
     @extend_schema(
         summary="The model that analyses images now",
+        description=(
+            "`thresholds` are the card's own operating point, the ones every result's "
+            "`result_state` and `recommended_action` come from."
+        ),
         responses={200: ModelInfoSerializer, **error_responses(403)},
         tags=["model"],
     )
@@ -48,6 +66,7 @@ class ModelView(ClinicalAPIView):
         if card is None:
             raise ModelUnavailable(f"The served model's card cannot be read: {page.error}")
         metrics = card.metrics or {}
+        point = OperatingPoint.from_card(card.operating_point)
         body = {
             "model_id": card.model_id,
             "arch": card.arch,
@@ -56,7 +75,7 @@ class ModelView(ClinicalAPIView):
             "weights_sha256": card.weights_sha256,
             "classes": [{"code": code, "name": display_name(code)} for code in card.classes],
             "test_metrics": metrics.get("test") or {},
-            "thresholds": {"uncertainty": card.uncertainty, **(metrics.get("thresholds") or {})},
+            "thresholds": {**point.to_dict(), "uncertainty": card.uncertainty},
             "notice": NOT_A_DIAGNOSTIC_DEVICE,
         }
-        return Response(body)
+        return Response(ModelInfoSerializer(body).data)

@@ -61,15 +61,22 @@ def generated_client(live_server, tmp_path, monkeypatch):
     return importlib.import_module("dermascan_client")
 
 
+CALLED: set[str] = set()
+
+
 def call(module: str, **kwargs):
     """Call a generated endpoint and return its parsed answer, failing on an error status."""
     endpoint = importlib.import_module(f"dermascan_client.api.{module}")
+    CALLED.add(module)
     response = endpoint.sync_detailed(**kwargs)
     assert 200 <= response.status_code < 300, (module, response.status_code, response.content)
     return response
 
 
-def test_the_whole_mobile_flow(generated_client, live_server, inference_worker, pipeline_media):
+def test_the_whole_mobile_flow(
+    generated_client, live_server, inference_worker, pipeline_media, settings
+):
+    settings.DERMASCAN_PREDICT_WAIT = 0  # so that the quick check's status endpoint is used
     from dermascan_client import AuthenticatedClient, Client
     from dermascan_client.models import (
         BodySiteEnum,
@@ -132,6 +139,7 @@ def test_the_whole_mobile_flow(generated_client, live_server, inference_worker, 
 
     analyses = call("analyses.images_analyses_list", client=api, image_pk=image.id).parsed
     analysis_id = analyses.results[0].id
+    assert image.analysis.id == analysis_id  # the upload answers its analysis
     deadline = time.monotonic() + 90
     while True:
         analysis = call("analyses.analyses_retrieve", client=api, analysis_pk=analysis_id).parsed
@@ -145,8 +153,8 @@ def test_the_whole_mobile_flow(generated_client, live_server, inference_worker, 
     heatmap = call("analyses.analyses_heatmap_retrieve", client=api, analysis_pk=analysis_id)
     assert heatmap.content[:2] == b"\xff\xd8"  # a JPEG
     history = call("lesions.lesions_history_list", client=api, lesion_pk=lesion.id).parsed
-    assert [entry.image.id for entry in history] == [image.id]
-    assert history[0].analysis.id == analysis_id
+    assert [entry.image.id for entry in history.results] == [image.id]
+    assert history.results[0].analysis.id == analysis_id
 
     # Follow-up: sign the result off, move the next review, read the worklist, the report.
     review = call(
@@ -182,6 +190,124 @@ def test_the_whole_mobile_flow(generated_client, live_server, inference_worker, 
     report = call("reports.patients_report_pdf_retrieve", client=api, patient_pk=patient.id)
     assert report.content.startswith(b"%PDF")
 
+    every_other_endpoint(
+        api, anonymous, clinician.username, patient.id, lesion.id, image.id, analysis_id
+    )
+
     call("auth.auth_logout_create", client=api)
     after = importlib.import_module("dermascan_client.api.patients.patients_list")
     assert after.sync_detailed(client=api).status_code == 401
+    generated = {
+        f"{path.parent.name}.{path.stem}"
+        for path in Path(generated_client.__file__).parent.glob("api/*/*.py")
+        if path.stem != "__init__"
+    }
+    assert generated == CALLED, f"endpoints the test never called: {generated - CALLED}"
+
+
+def every_other_endpoint(api, anonymous, username, patient_id, lesion_id, image_id, analysis_id):
+    """The reads, updates and deletes the flow above does not need, through the client too."""
+    from dermascan_client import AuthenticatedClient
+    from dermascan_client.models import (
+        LesionRequest,
+        LoginOTPRequest,
+        LoginRequest,
+        PatchedLesionRequest,
+        PatchedPatientRequest,
+        PatientRequest,
+        PredictRequest,
+    )
+    from dermascan_client.models.worklist_list_section import WorklistListSection
+    from dermascan_client.types import File
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    base_url = anonymous._base_url
+    call("health.health_retrieve", client=api)
+    assert call("model.model_retrieve", client=api).parsed.thresholds.t_mel > 0
+    call("worklist.worklist_list", client=api, section=WorklistListSection.REVIEW)
+    call("patients.patients_list", client=api)
+    call("patients.patients_retrieve", client=api, patient_pk=patient_id)
+    call(
+        "patients.patients_partial_update",
+        client=api,
+        patient_pk=patient_id,
+        body=PatchedPatientRequest(notes="Seen."),
+    )
+    put = PatientRequest(
+        medical_record_number="GEN-1",
+        family_name="Patient",
+        given_names="Generated",
+        date_of_birth=datetime.date(1980, 2, 3),
+    )
+    call("patients.patients_update", client=api, patient_pk=patient_id, body=put)
+    call("lesions.patients_lesions_list", client=api, patient_pk=patient_id)
+    call(
+        "lesions.lesions_partial_update",
+        client=api,
+        lesion_pk=lesion_id,
+        body=PatchedLesionRequest(label="left forearm, distal"),
+    )
+    lesion = call("lesions.lesions_retrieve", client=api, lesion_pk=lesion_id).parsed
+    body = LesionRequest(
+        label=lesion.label,
+        body_site=lesion.body_site,
+        body_view=lesion.body_view,
+        map_x=lesion.map_x,
+        map_y=lesion.map_y,
+    )
+    call("lesions.lesions_update", client=api, lesion_pk=lesion_id, body=body)
+    call("images.lesions_images_list", client=api, lesion_pk=lesion_id)
+    call("images.images_retrieve", client=api, image_pk=image_id)
+    assert call("images.images_file_retrieve", client=api, image_pk=image_id).content[:2] == (
+        b"\xff\xd8"
+    )
+    call("reviews.analyses_reviews_list", client=api, analysis_pk=analysis_id)
+    queued = call("analyses.images_analyses_create", client=api, image_pk=image_id)
+    assert queued.status_code == 202 and queued.headers["Location"]
+    pending = call(
+        "predict.predict_create",
+        client=api,
+        body=PredictRequest(
+            image=File(payload=sample_bytes("nv"), file_name="nv.jpg", mime_type="image/jpeg")
+        ),
+    )
+    assert pending.status_code == 202 and pending.headers["Location"]  # DERMASCAN_PREDICT_WAIT=0
+    deadline = time.monotonic() + 90
+    while True:
+        done = call("predict.predict_retrieve", client=api, job_id=pending.parsed.job)
+        if done.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert done.status_code == 200
+
+    # A second device of this user, signed out from the first.
+    second_login = LoginRequest(username=username, password=TEST_PASSWORD, device_name="second")
+    call("auth.auth_login_create", client=anonymous, body=second_login)
+    devices = call("auth.auth_devices_list", client=api).parsed.results
+    second = next(d for d in devices if d.device_name == "second")
+    call("auth.auth_devices_destroy", client=api, device_key=second.key)
+
+    # Two-factor sign-in in two steps, then sign that user out everywhere.
+    user = ClinicianFactory()
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    first = importlib.import_module("dermascan_client.api.auth.auth_login_create")
+    login = LoginRequest(username=user.username, password=TEST_PASSWORD, device_name="2fa")
+    challenge = first.sync_detailed(client=anonymous, body=login)
+    assert challenge.status_code == 401 and challenge.parsed.error.code == "otp_required"
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    answer = LoginOTPRequest(
+        challenge=challenge.parsed.challenge, otp_token=f"{totp.token():0{device.digits}d}"
+    )
+    signed_in = call("auth.auth_login_otp_create", client=anonymous, body=answer).parsed
+    theirs = AuthenticatedClient(base_url=base_url, token=signed_in.token, prefix="Token")
+    call("auth.auth_logout_all_create", client=theirs)
+
+    doomed = call("lesions.patients_lesions_create", client=api, patient_pk=patient_id, body=body)
+    call("lesions.lesions_destroy", client=api, lesion_pk=doomed.parsed.id)
+    call("images.images_destroy", client=api, image_pk=image_id)
+    other = PatientRequest(
+        medical_record_number="GEN-2", family_name="Other", date_of_birth=datetime.date(1990, 1, 1)
+    )
+    created = call("patients.patients_create", client=api, body=other).parsed
+    call("patients.patients_destroy", client=api, patient_pk=created.id)

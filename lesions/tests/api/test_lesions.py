@@ -100,7 +100,9 @@ def test_history_lists_images_oldest_first_with_their_newest_analysis(api, clini
     newer = LesionImageFactory(lesion=lesion, captured_on=days_ago(3))
     older = LesionImageFactory(lesion=lesion, captured_on=days_ago(40))
     finish(older, uncertain=False)
-    entries = api.get(reverse("api:lesion-history", kwargs={"lesion_pk": lesion.pk})).json()
+    page = api.get(reverse("api:lesion-history", kwargs={"lesion_pk": lesion.pk})).json()
+    assert page["count"] == 2 and page["next"] is None  # paginated like every list
+    entries = page["results"]
     assert [e["image"]["id"] for e in entries] == [older.pk, newer.pk]
     assert entries[0]["analysis"]["status"] == "done"
     assert entries[0]["analysis"]["result_state"] == "high"

@@ -45,8 +45,9 @@ def test_create_refuses_bad_input_with_field_messages(api):
 
 def test_duplicate_record_number_in_the_clinic_is_refused(api, clinician):
     PatientFactory(clinic=clinician.clinic, medical_record_number="MRN-API-1")
-    error = assert_error(api.post(LIST, NEW), 400)
-    assert "already exists" in str(error["fields"])
+    error = assert_error(api.post(LIST, NEW), 400, "duplicate_record_number")
+    assert list(error["fields"]) == ["medical_record_number"]  # under the field it concerns
+    assert "already exists" in error["fields"]["medical_record_number"][0]
     assert Patient.objects.count() == 1
 
 
@@ -79,7 +80,10 @@ def test_pages_have_a_maximum_size(api, clinician):
     PatientFactory.create_batch(3, clinic=clinician.clinic)
     body = api.get(LIST, {"page_size": 2}).json()
     assert body["count"] == 3 and len(body["results"]) == 2 and body["next"]
-    assert len(api.get(LIST, {"page_size": 10_000}).json()["results"]) == 3
+    # Past the maximum, zero or not a number: refused, not quietly replaced by a default.
+    for size in ("10000", "0", "ten"):
+        assert_error(api.get(LIST, {"page_size": size}), 400, fields=["page_size"])
+    assert_error(api.get(LIST, {"page": 0}), 400, fields=["page"])
     assert_error(api.get(LIST, {"page": 99}), 404)
 
 

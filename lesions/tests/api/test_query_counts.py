@@ -55,7 +55,7 @@ READS = [
     # token, one query per section (review, evolving, due, failed)
     ("api:worklist", None, 5),
     # token, the device list
-    ("api:device-list", None, 2),
+    ("api:device-list", None, 3),  # token, the page's count, its rows
 ]
 # Downloads: token, the record; the full image also writes its audit row.
 FILES = [
@@ -169,7 +169,7 @@ def test_lists_have_the_rows_they_were_counted_with(phone, records):
     records.grow_to(MANY)
     assert phone.get(records.url("api:patient-list", None)).json()["count"] == MANY
     assert phone.get(records.url("api:patient-lesions", "patient")).json()["count"] == MANY
-    history = phone.get(records.url("api:lesion-history", "lesion")).json()
+    history = phone.get(records.url("api:lesion-history", "lesion")).json()["results"]
     assert len(history) == MANY and all(entry["analysis"]["current_review"] for entry in history)
     assert phone.get(records.url("api:image-analyses", "image")).json()["count"] == MANY
     reviews = phone.get(records.url("api:analysis-reviews", "analysis")).json()

@@ -1,5 +1,7 @@
 """Schemathesis against the live schema: generated requests to every operation (a bounded
-number each) never get a 5xx, and every response matches the schema.
+number each), valid and invalid ones (``--mode all``: negative testing), and sequences that
+follow the links it learns from ``Location`` headers (the stateful phase), never get a 5xx,
+and every response matches the schema.
 
 It runs the schemathesis command line against a live server with a real worker (the
 health check and the quick check need one), signed in with a device token.
@@ -41,7 +43,8 @@ def test_no_server_errors_and_every_response_matches_the_schema(
         + ["--checks", "not_a_server_error,response_schema_conformance,status_code_conformance"]
         + ["--checks", "content_type_conformance,response_headers_conformance"]
         + ["--max-examples", str(MAX_EXAMPLES), "--max-time", str(MAX_SECONDS)]
-        + ["--phases", "examples,coverage,fuzzing", "--seed", "8", "--no-shrink"]
+        + ["--phases", "examples,coverage,fuzzing,stateful", "--mode", "all"]
+        + ["--seed", "8", "--no-shrink"]
         # One worker: generation in parallel threads trips over hypothesis's source cache.
         + ["--workers", "1", "--request-timeout", "30", "--no-color"]
         # Signing out would revoke the token the run uses; the auth tests cover it.
