@@ -14,9 +14,11 @@ register = template.Library()
 
 @register.inclusion_tag("interop/pacs_panel.html", takes_context=True)
 def pacs_panel(context: template.Context, patient: Patient) -> dict:
+    pacs_on = bool(settings.DERMASCAN_PACS_URL)
     return {
         "patient": patient,
         "csrf_token": context.get("csrf_token"),
-        "pacs_on": bool(settings.DERMASCAN_PACS_URL),
-        "send": selectors.latest_send_of(patient),
+        "pacs_on": pacs_on,
+        # Sending is off without a PACS: no status to show, and no query on every patient page.
+        "send": selectors.latest_send_of(patient) if pacs_on else None,
     }

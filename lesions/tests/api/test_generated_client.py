@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import json
 import subprocess
 import sys
 import time
@@ -303,6 +304,8 @@ def every_other_endpoint(api, anonymous, username, patient_id, lesion_id, image_
     theirs = AuthenticatedClient(base_url=base_url, token=signed_in.token, prefix="Token")
     call("auth.auth_logout_all_create", client=theirs)
 
+    interop_and_monitoring(api, username, patient_id, lesion_id, analysis_id)
+
     doomed = call("lesions.patients_lesions_create", client=api, patient_pk=patient_id, body=body)
     call("lesions.lesions_destroy", client=api, lesion_pk=doomed.parsed.id)
     call("images.images_destroy", client=api, image_pk=image_id)
@@ -311,3 +314,30 @@ def every_other_endpoint(api, anonymous, username, patient_id, lesion_id, image_
     )
     created = call("patients.patients_create", client=api, body=other).parsed
     call("patients.patients_destroy", client=api, patient_pk=created.id)
+
+
+def interop_and_monitoring(api, username, patient_id, lesion_id, analysis_id):
+    """The FHIR exports, the PACS sends and the clinic's monitoring figures."""
+    from django.contrib.auth.models import Permission
+
+    from lesions.models import User
+
+    for module, key, pk in [
+        ("patients_fhir_retrieve", "patient_pk", patient_id),
+        ("lesions_fhir_retrieve", "lesion_pk", lesion_id),
+        ("analyses_fhir_retrieve", "analysis_pk", analysis_id),
+    ]:
+        bundle = call(f"interoperability.{module}", client=api, **{key: pk})
+        assert json.loads(bundle.content)["resourceType"] == "Bundle"
+    call("interoperability.patients_pacs_sends_list", client=api, patient_pk=patient_id)
+    # No PACS is configured here: the documented answer is 409, through the client too.
+    send = importlib.import_module(
+        "dermascan_client.api.interoperability.patients_pacs_sends_create"
+    )
+    CALLED.add("interoperability.patients_pacs_sends_create")
+    assert send.sync_detailed(client=api, patient_pk=patient_id).status_code == 409
+
+    user = User.objects.get(username=username)
+    user.user_permissions.add(Permission.objects.get(codename="view_monitoring"))
+    call("monitoring.monitoring_clinics_retrieve", client=api, clinic_pk=user.clinic_id)
+    call("monitoring.monitoring_clinics_outcomes_retrieve", client=api, clinic_pk=user.clinic_id)
